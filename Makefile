@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set everything up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+export FLASK_APP := wsgi
+
+.PHONY: run test lint format install install-dev clean
+
+## run: create .venv, install, migrate, seed the standard plans, serve on http://127.0.0.1:5000
+# FLASK_DEBUG=1 is development mode: a secret key is generated in instance/ and the code reloads.
+# --no-debugger: even here, an error shows our error page, never an interactive traceback.
+run: install
+	FLASK_DEBUG=1 $(BIN)/flask db upgrade
+	FLASK_DEBUG=1 $(BIN)/flask seed-plans --include-annual --include-promo
+	FLASK_DEBUG=1 $(BIN)/flask run --host $(HOST) --port $(PORT) --no-debugger
+
+## test: create .venv if needed, install with the dev extras, run pytest
+## (set TEST_DATABASE_URL=postgresql+psycopg://... to run the database tests on PostgreSQL too)
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## lint: ruff check and ruff format --check
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## format: apply ruff's fixes and formatting
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; run e.g. make PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

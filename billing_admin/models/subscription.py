@@ -1,0 +1,37 @@
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from billing_admin.clock import now_epoch
+from billing_admin.extensions import db
+from billing_admin.models.user import new_id
+
+SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "paused", "canceled")
+
+
+class Subscription(db.Model):
+    __tablename__ = "billing_subscription"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ({})".format(", ".join(f"'{s}'" for s in SUBSCRIPTION_STATUSES)),
+            name="status",
+        ),
+        # "A plan's subscribers, newest first" walks this index; id breaks created_at ties.
+        sa.Index("ix_billing_subscription_plan_created", "plan_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    plan_id: Mapped[str] = mapped_column(sa.ForeignKey("billing_plan.id"))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    current_period_start: Mapped[int] = mapped_column(sa.BigInteger)
+    current_period_end: Mapped[int] = mapped_column(sa.BigInteger)
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    trial_end: Mapped[int | None] = mapped_column(sa.BigInteger)
+    extra_metadata: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch)
+    updated_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch, onupdate=now_epoch)
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self.id} {self.plan_id} {self.status}>"

@@ -1,0 +1,115 @@
+"""The field rules of a plan, shared by the plan forms and `flask seed-plans`.
+
+``plan_errors`` returns every broken rule by field, so a form can show each beside its field
+and the command can print them on one line.
+"""
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from billing_admin.plans.spec import CURRENCIES, INTERVALS, QUOTA_KEYS, PlanSpec
+
+PLAN_ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
+PLAN_ID_MAX = 64
+NAME_MAX = 100
+DESCRIPTION_MAX = 1000
+PRICE_LIMIT = Decimal("100000000")  # Numeric(10, 2) holds up to 99,999,999.99
+FEATURE_MAX = 200
+FEATURES_MAX = 50
+
+
+class PlanValidationError(ValueError):
+    def __init__(self, plan_id: str, errors: dict[str, list[str]]):
+        self.plan_id = plan_id
+        self.errors = errors
+        summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items())
+        super().__init__(f"plan '{plan_id}' is invalid: {summary}")
+
+
+def plan_errors(spec: PlanSpec, *, check_id: bool = True) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def fail(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if check_id:
+        if not spec.id or len(spec.id) > PLAN_ID_MAX:
+            fail("id", f"Must be 1 to {PLAN_ID_MAX} characters.")
+        elif not PLAN_ID_PATTERN.match(spec.id):
+            fail("id", "Use only lowercase letters, digits, '_' and '-'.")
+    if not isinstance(spec.name, str) or not spec.name.strip() or len(spec.name) > NAME_MAX:
+        fail("name", f"Must be 1 to {NAME_MAX} characters.")
+    if spec.name_ru is not None and len(spec.name_ru) > NAME_MAX:
+        fail("name_ru", f"Must be at most {NAME_MAX} characters.")
+    for name in ("description", "description_ru"):
+        value = getattr(spec, name)
+        if value is not None and len(value) > DESCRIPTION_MAX:
+            fail(name, f"Must be at most {DESCRIPTION_MAX} characters.")
+    for message in _price_errors(spec.price):
+        fail("price", message)
+    if spec.currency not in CURRENCIES:
+        fail("currency", f"Must be one of {', '.join(CURRENCIES)}.")
+    if spec.interval not in INTERVALS:
+        fail("interval", f"Must be one of {', '.join(INTERVALS)}.")
+    for message in _quota_errors(spec.quotas):
+        fail("quotas", message)
+    for message in _feature_errors(spec.features):
+        fail("features", message)
+    if not isinstance(spec.is_active, bool):
+        fail("is_active", "Must be true or false.")
+    if not _is_int(spec.display_order) or spec.display_order < 0:
+        fail("display_order", "Must be a whole number, 0 or more.")
+    if spec.plan_extra_metadata is not None and not isinstance(spec.plan_extra_metadata, dict):
+        fail("plan_extra_metadata", "Must be a JSON object.")
+    return errors
+
+
+def check_plan(spec: PlanSpec, *, check_id: bool = True) -> None:
+    errors = plan_errors(spec, check_id=check_id)
+    if errors:
+        raise PlanValidationError(spec.id, errors)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _price_errors(price: Any) -> list[str]:
+    if not isinstance(price, Decimal) or not price.is_finite():
+        return ["Must be a number."]
+    errors = []
+    if price < 0:
+        errors.append("Must be 0 or more.")
+    if price >= PRICE_LIMIT:
+        errors.append("Must be below 100,000,000.")
+    if price.as_tuple().exponent < -2:
+        errors.append("Use at most two decimal places.")
+    return errors
+
+
+def _quota_errors(quotas: Any) -> list[str]:
+    if quotas is None:
+        return []
+    if not isinstance(quotas, dict):
+        return ["Must be an object of quotas, or unlimited."]
+    unknown = sorted(set(quotas) - set(QUOTA_KEYS))
+    errors = [f"Unknown quota '{key}'." for key in unknown]
+    for key in QUOTA_KEYS:
+        value = quotas.get(key)
+        if value is not None and (not _is_int(value) or value < 0):
+            errors.append(f"Quota '{key}' must be a whole number, 0 or more, or unlimited.")
+    return errors
+
+
+def _feature_errors(features: Any) -> list[str]:
+    if not isinstance(features, list | tuple) or not all(isinstance(f, str) for f in features):
+        return ["Must be a list of text lines."]
+    errors = []
+    if len(features) > FEATURES_MAX:
+        errors.append(f"At most {FEATURES_MAX} features.")
+    if any(len(f) > FEATURE_MAX for f in features):
+        errors.append(f"Each feature must be at most {FEATURE_MAX} characters.")
+    if any(not f.strip() for f in features):
+        errors.append("Features cannot be blank.")
+    return errors

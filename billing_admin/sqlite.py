@@ -1,0 +1,34 @@
+"""Make SQLite behave like the database the code is written for.
+
+- Foreign keys are off in SQLite unless switched on per connection.
+- pysqlite starts transactions lazily (only before a write), so a read followed by a write is not
+  one transaction and DDL is not transactional. Following SQLAlchemy's documented recipe we take
+  over BEGIN ourselves; a unit of work that will write can ask for ``BEGIN IMMEDIATE`` with the
+  ``sqlite_begin_immediate`` execution option, so two writers queue instead of failing with
+  "database is locked" when one upgrades its read lock.
+- WAL lets the dashboard read while a writer (seed-demo, seed-plans) works.
+"""
+
+from sqlalchemy import Engine, event
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def configure_sqlite(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get("sqlite_begin_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

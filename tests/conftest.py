@@ -1,0 +1,109 @@
+"""Fixtures shared by every test.
+
+Tests that touch the database take ``app`` (tables created) or ``empty_app`` (no tables), which
+run once per engine: SQLite always, and PostgreSQL too when ``TEST_DATABASE_URL`` is set. Each
+test gets its own database: a SQLite file in ``tmp_path``, or a fresh PostgreSQL schema that is
+dropped afterwards.
+"""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from billing_admin import clock
+from billing_admin.config import normalise_database_url
+from billing_admin.extensions import db
+from tests.helpers import make_app
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+ENGINES = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
+
+
+def pytest_collection_modifyitems(config, items):
+    """``postgresql_only`` tests run on PostgreSQL alone, and skip without TEST_DATABASE_URL."""
+    kept, deselected = [], []
+    for item in items:
+        if "postgresql_only" in item.keywords:
+            if not TEST_DATABASE_URL:
+                item.add_marker(pytest.mark.skip(reason="needs TEST_DATABASE_URL (PostgreSQL)"))
+            elif (
+                getattr(item, "callspec", None)
+                and item.callspec.params.get("engine_name") == "sqlite"
+            ):
+                deselected.append(item)
+                continue
+        kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def postgresql_admin_engine() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(
+        normalise_database_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT"
+    )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def engine_name(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(engine_name, tmp_path, request) -> Iterator[str]:
+    if engine_name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    admin = request.getfixturevalue("postgresql_admin_engine")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def empty_app(database_url) -> Iterator[Flask]:
+    """An app over an empty database: no tables at all."""
+    app = make_app(database_url)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(empty_app) -> Flask:
+    # The schema the models declare; test_migrations proves the migrations build the same one.
+    db.create_all()
+    return empty_app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def set_clock(monkeypatch) -> Callable[[int], None]:
+    """Pin the app's clock (``billing_admin.clock``) to a Unix time; Python's own is untouched."""
+
+    def set_to(epoch: int) -> None:
+        monkeypatch.setattr(clock, "time", SimpleNamespace(time=lambda: epoch))
+
+    return set_to
