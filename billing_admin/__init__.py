@@ -1,17 +1,24 @@
 """Billing Admin: the admin dashboard for an LLM chat platform's billing plans."""
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from billing_admin import models  # noqa: F401  (registers every table on db.metadata)
+from billing_admin.api.views import bp as api_bp
+from billing_admin.auth.guard import require_admin
+from billing_admin.auth.views import bp as auth_bp
 from billing_admin.cli import register_commands
 from billing_admin.config import load_config
+from billing_admin.dashboard.views import bp as dashboard_bp
 from billing_admin.errors.handlers import register_error_handlers
-from billing_admin.extensions import db, migrate
+from billing_admin.extensions import csrf, db, login_manager, migrate
 from billing_admin.health.views import bp as health_bp
+from billing_admin.security.headers import register_security_headers
 from billing_admin.sqlite import configure_sqlite
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,11 +35,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     os.makedirs(app.instance_path, exist_ok=True)
     load_config(app, test_config)
+    register_logging(app)
+    register_proxy_fix(app)
+    # The admin guard runs before every view, and before the CSRF check (see auth/guard.py).
+    app.before_request(require_admin)
     register_extensions(app)
     register_blueprints(app)
+    register_security_headers(app)
     register_error_handlers(app)
     register_commands(app)
     return app
+
+
+def register_logging(app: Flask) -> None:
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+    logging.getLogger("billing_admin").setLevel(app.config["LOG_LEVEL"])
+
+
+def register_proxy_fix(app: Flask) -> None:
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
 
 def register_extensions(app: Flask) -> None:
@@ -40,7 +63,12 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     with app.app_context():
         configure_sqlite(db.engine)
+    login_manager.init_app(app)
+    # The JSON API is read-only and authenticated by token or session; it has no forms.
+    csrf.init_app(app)
+    csrf.exempt(api_bp)
 
 
 def register_blueprints(app: Flask) -> None:
-    app.register_blueprint(health_bp)
+    for blueprint in (health_bp, auth_bp, dashboard_bp, api_bp):
+        app.register_blueprint(blueprint)

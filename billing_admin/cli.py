@@ -1,53 +1,12 @@
-"""Command-line commands, registered on ``flask``. Each is a thin shell over a service:
-parse flags, call, print; errors become one line and exit 1 (click's usage errors exit 2)."""
+"""Every `flask` command of the app. Each is a thin shell over a service: parse flags, call,
+print. Errors are one line on stderr with exit 1; click's usage errors exit 2."""
 
-import click
-from flask import Flask, current_app
-from flask.cli import with_appcontext
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Flask
 
-from billing_admin.plans.seeding import SeedError, seed_plans
-from billing_admin.plans.validation import PlanValidationError
-
-
-def describe_database_error(exc: SQLAlchemyError) -> str:
-    """The driver's first line, without SQLAlchemy's statement dump and link."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-@click.command("seed-plans")
-@click.option("--include-annual", is_flag=True, help="Also write the annual plans (20% off).")
-@click.option("--include-promo", is_flag=True, help="Also write the promotional plans.")
-@click.option("--force", is_flag=True, help="Overwrite existing plans with the templates' values.")
-@click.option("--dry-run", is_flag=True, help="Print what would happen; write nothing.")
-@with_appcontext
-def seed_plans_command(include_annual: bool, include_promo: bool, force: bool, dry_run: bool):
-    """Write the standard billing plans from templates, in one transaction."""
-    try:
-        report = seed_plans(
-            include_annual=include_annual,
-            include_promo=include_promo,
-            force=force,
-            dry_run=dry_run,
-        )
-    except (SeedError, PlanValidationError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise click.ClickException(
-            f"database error, nothing was written: {describe_database_error(exc)}"
-        ) from None
-    except Exception as exc:
-        current_app.logger.debug("seed-plans failed", exc_info=True)
-        raise click.ClickException(
-            f"unexpected error, nothing was written: {type(exc).__name__}: {exc}"
-        ) from None
-    for outcome in report.outcomes:
-        click.echo(outcome.line())
-    click.echo(report.summary())
-    if dry_run:
-        click.echo("dry run: nothing was written")
+from billing_admin.auth.commands import AUTH_COMMANDS
+from billing_admin.plans.commands import seed_plans_command
 
 
 def register_commands(app: Flask) -> None:
-    app.cli.add_command(seed_plans_command)
+    for command in (seed_plans_command, *AUTH_COMMANDS):
+        app.cli.add_command(command)

@@ -5,10 +5,14 @@ Environment variables read here (all optional in development):
 - ``DATABASE_URL``: SQLAlchemy URL. Default: SQLite in the instance folder.
   ``postgres://`` and ``postgresql://`` are read as ``postgresql+psycopg://`` (psycopg 3).
 - ``SECRET_KEY``: signs sessions and CSRF tokens. Required outside debug and testing.
+- ``TRUSTED_PROXIES``: how many reverse proxies stand in front of the app (0 by default). With
+  1 or more, Werkzeug's ProxyFix trusts that many X-Forwarded-For/-Proto/-Host/-Prefix hops.
+- ``LOG_LEVEL``: the app's log level (INFO by default).
 """
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,10 +23,23 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     # Our 500 handler must run even in debug mode: never a traceback to a user.
     PROPAGATE_EXCEPTIONS = False
-    JSON_SORT_KEYS = False
+    # Sessions end 8 hours after sign-in at most (enforced in auth/service.py, not only here).
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    # A CSRF token lives as long as the session, so a long edit is not lost to a stale form.
+    WTF_CSRF_TIME_LIMIT = 8 * 60 * 60
+    PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
+    TRUSTED_PROXIES = 0
+    LOG_LEVEL = "INFO"
 
 
-class MissingSecretKey(RuntimeError):
+class ConfigError(RuntimeError):
+    """A setting the app cannot start with; the message says how to fix it."""
+
+
+class MissingSecretKey(ConfigError):
     pass
 
 
@@ -41,20 +58,33 @@ def normalise_database_url(url: str) -> str:
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_object(DefaultConfig)
-    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+    app.config["SQLALCHEMY_DATABASE_URI"] = (
         os.environ.get("DATABASE_URL")
         or f"sqlite:///{Path(app.instance_path) / 'billing_admin.sqlite3'}"
     )
-    if os.environ.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    for name in ("SECRET_KEY", "LOG_LEVEL"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    if os.environ.get("TRUSTED_PROXIES"):
+        app.config["TRUSTED_PROXIES"] = _whole_number(
+            "TRUSTED_PROXIES", os.environ["TRUSTED_PROXIES"]
+        )
     if test_config:
         app.config.update(test_config)
-        if "SQLALCHEMY_DATABASE_URI" in test_config:
-            app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
-                test_config["SQLALCHEMY_DATABASE_URI"]
-            )
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if "SESSION_COOKIE_SECURE" not in (test_config or {}):
+        # Secure cookies in production (HTTPS); plain http://127.0.0.1 in development works.
+        app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret_key(app)
+
+
+def _whole_number(name: str, value: str) -> int:
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more), not {value!r}")
+    return int(value)
 
 
 def _development_secret_key(app: Flask) -> str:

@@ -6,6 +6,7 @@ test gets its own database: a SQLite file in ``tmp_path``, or a fresh PostgreSQL
 dropped afterwards.
 """
 
+import contextvars
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,11 +15,12 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from billing_admin import clock
 from billing_admin.config import normalise_database_url
 from billing_admin.extensions import db
-from tests.helpers import make_app
+from tests.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, AuthActions, add_user, make_app
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
@@ -73,6 +75,22 @@ def database_url(engine_name, tmp_path, request) -> Iterator[str]:
 
 
 @pytest.fixture
+def app_factory(database_url) -> Iterator[Callable[..., Flask]]:
+    """Makes more apps over the test's database (another worker, production settings, ...);
+    their connections are closed after the test."""
+    made: list[Flask] = []
+
+    def factory(**config) -> Flask:
+        made.append(make_app(database_url, **config))
+        return made[-1]
+
+    yield factory
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def empty_app(database_url) -> Iterator[Flask]:
     """An app over an empty database: no tables at all."""
     app = make_app(database_url)
@@ -89,8 +107,23 @@ def app(empty_app) -> Flask:
     return empty_app
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as a real server does.
+
+    Flask's test client would otherwise reuse the test's app context, sharing ``g`` (where
+    Flask-Login caches the signed-in user) and the database session across requests, which
+    hides exactly the bugs that sign-out and session expiry tests are there to catch. The test
+    reads the database through its own session: commit or roll back before reading what a
+    request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
@@ -107,3 +140,21 @@ def set_clock(monkeypatch) -> Callable[[int], None]:
         monkeypatch.setattr(clock, "time", SimpleNamespace(time=lambda: epoch))
 
     return set_to
+
+
+@pytest.fixture
+def admin(app):
+    return add_user(ADMIN_EMAIL, ADMIN_PASSWORD, role="admin")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def admin_client(client, admin, auth):
+    """A test client signed in as an admin."""
+    response = auth.login()
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client

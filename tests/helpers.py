@@ -1,5 +1,6 @@
 """Small builders for test data."""
 
+import re
 import uuid
 
 import sqlalchemy as sa
@@ -16,6 +17,8 @@ def make_app(database_url: str, **config) -> Flask:
             "TESTING": True,
             "SECRET_KEY": "test-secret-key",
             "SQLALCHEMY_DATABASE_URI": database_url,
+            # Real Argon2id, at its cheapest cost: these tests are about behaviour, not cost.
+            "PASSWORD_HASH_PROFILE": "CHEAPEST",
             **config,
         }
     )
@@ -48,3 +51,50 @@ def snapshot() -> dict[str, list[tuple]]:
     result = {"plans": rows(Plan, Plan.id), "audit": rows(AuditLog, AuditLog.id)}
     db.session.rollback()
     return result
+
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def add_user(email: str, password: str | None = None, role: str = "user") -> User:
+    from billing_admin.auth.passwords import hash_password
+
+    user = User(
+        email=email,
+        name=email.split("@")[0],
+        role=role,
+        password_hash=hash_password(password) if password else None,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+class AuthActions:
+    """Signs in and out through the real form, CSRF token included."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self, path: str = "/login") -> str:
+        return csrf_token_from(self.client.get(path).get_data(as_text=True))
+
+    def login(
+        self, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD, next: str | None = None
+    ):
+        url = "/login" if next is None else f"/login?next={next}"
+        return self.client.post(
+            url, data={"email": email, "password": password, "csrf_token": self.csrf_token()}
+        )
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": self.csrf_token("/admin/")})

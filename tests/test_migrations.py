@@ -7,7 +7,14 @@ from flask_migrate import downgrade, upgrade
 
 from billing_admin.extensions import db
 
-TABLES = {"user", "billing_plan", "billing_subscription", "billing_audit_log"}
+TABLES = {
+    "user",
+    "billing_plan",
+    "billing_subscription",
+    "billing_audit_log",
+    "sign_in_failure",
+    "api_token",
+}
 
 
 def table_names() -> set[str]:
@@ -40,3 +47,27 @@ def test_the_subscriber_index_covers_plan_then_newest_first(empty_app):
     indexes = sa.inspect(db.engine).get_indexes("billing_subscription")
     columns = {index["name"]: index["column_names"] for index in indexes}
     assert columns["ix_billing_subscription_plan_created"] == ["plan_id", "created_at", "id"]
+
+
+def test_existing_users_get_their_own_session_token_when_0002_runs(empty_app):
+    upgrade(revision="0001")
+    users = sa.table("user", *(sa.column(c) for c in ("id", "email", "name", "role", "created_at")))
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(users),
+            [
+                {
+                    "id": f"u{n}",
+                    "email": f"u{n}@example.com",
+                    "name": "",
+                    "role": "admin",
+                    "created_at": 1,
+                }
+                for n in range(2)
+            ],
+        )
+    upgrade()
+    with db.engine.connect() as connection:
+        tokens = connection.execute(sa.text('SELECT session_token FROM "user"')).scalars().all()
+    assert len(set(tokens)) == 2
+    assert all(len(token) == 32 for token in tokens)

@@ -1,0 +1,119 @@
+"""`flask create-admin`, `bootstrap-admin`, and the API token commands."""
+
+import sys
+from datetime import UTC, datetime
+
+import click
+from flask.cli import with_appcontext
+
+from billing_admin.auth.service import AdminError, bootstrap_admin, create_or_promote_admin
+from billing_admin.auth.tokens import (
+    TokenError,
+    create_api_token,
+    list_api_tokens,
+    revoke_api_token,
+)
+
+
+def _when(epoch: int | None) -> str:
+    if epoch is None:
+        return "never"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@click.command("create-admin")
+@click.option("--email", required=True, help="The admin's email (the sign-in name).")
+@click.option("--name", help="Display name (default: the part of the email before @).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input, not a prompt."
+)
+@with_appcontext
+def create_admin_command(email: str, name: str | None, password_stdin: bool):
+    """Create an admin, or make an existing user an admin, with a new password."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user, created = create_or_promote_admin(email, password, name)
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{'created' if created else 'promoted'} admin {user.email}")
+
+
+@click.command("bootstrap-admin")
+@with_appcontext
+def bootstrap_admin_command():
+    """On a database without any admin, create admin@example.com and print its password once."""
+    made = bootstrap_admin()
+    if made is None:
+        return
+    user, password = made
+    click.echo("")
+    click.echo("  First run: an admin was created. Sign in with")
+    click.echo(f"    email:    {user.email}")
+    click.echo(f"    password: {password}")
+    click.echo(
+        "  This password is shown once. Change it with: flask create-admin --email " + user.email
+    )
+    click.echo("")
+
+
+@click.command("create-api-token")
+@click.option("--name", required=True, help="A unique name saying which script holds it.")
+@click.option("--admin", "admin_email", required=True, help="Email of the admin it acts for.")
+@with_appcontext
+def create_api_token_command(name: str, admin_email: str):
+    """Create an API token and print it once; only its hash is stored."""
+    try:
+        _, token = create_api_token(name, admin_email)
+    except TokenError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(token)
+    click.echo("Store it now: it cannot be shown again.", err=True)
+
+
+@click.command("list-api-tokens")
+@with_appcontext
+def list_api_tokens_command():
+    """Name, owner, created and last used of every token (never the token itself)."""
+    tokens = list_api_tokens()
+    if not tokens:
+        click.echo("no API tokens")
+        return
+    rows = [("NAME", "OWNER", "CREATED", "LAST USED", "STATUS")] + [
+        (
+            t.name,
+            t.user.email,
+            _when(t.created_at),
+            _when(t.last_used_at),
+            "revoked" if t.revoked_at else "active",
+        )
+        for t in tokens
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@click.command("revoke-api-token")
+@click.argument("name")
+@with_appcontext
+def revoke_api_token_command(name: str):
+    """Revoke a token by name; scripts using it get 401 from then on."""
+    try:
+        revoke_api_token(name)
+    except TokenError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"revoked {name}")
+
+
+AUTH_COMMANDS = (
+    create_admin_command,
+    bootstrap_admin_command,
+    create_api_token_command,
+    list_api_tokens_command,
+    revoke_api_token_command,
+)

@@ -1,0 +1,30 @@
+"""Security headers on every response: pages, JSON, redirects, errors and static files."""
+
+from flask import Flask, Response, request
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def is_production(app: Flask) -> bool:
+    return not (app.debug or app.testing)
+
+
+def register_security_headers(app: Flask) -> None:
+    hsts = app.config.get("HSTS_ENABLED", is_production(app))
+
+    @app.after_request
+    def set_security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "same-origin"
+        headers["X-Frame-Options"] = "DENY"
+        if request.endpoint != "static":
+            # Admin pages and API answers hold billing data: never kept by browsers or proxies.
+            headers["Cache-Control"] = "no-store"
+        if hsts:
+            headers["Strict-Transport-Security"] = HSTS
+        return response
