@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from billing_admin import models  # noqa: F401  (registers every table on db.metadata)
 from billing_admin.api.views import bp as api_bp
+from billing_admin.audit.views import bp as audit_bp
 from billing_admin.auth.guard import require_admin
 from billing_admin.auth.views import bp as auth_bp
 from billing_admin.cli import register_commands
@@ -17,7 +18,9 @@ from billing_admin.config import load_config
 from billing_admin.dashboard.views import bp as dashboard_bp
 from billing_admin.errors.handlers import register_error_handlers
 from billing_admin.extensions import csrf, db, login_manager, migrate
+from billing_admin.formatting import register_template_helpers
 from billing_admin.health.views import bp as health_bp
+from billing_admin.plans.views import bp as plans_bp
 from billing_admin.security.headers import register_security_headers
 from billing_admin.sqlite import configure_sqlite
 
@@ -70,5 +73,6 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for blueprint in (health_bp, auth_bp, dashboard_bp, api_bp):
+    for blueprint in (health_bp, auth_bp, dashboard_bp, plans_bp, audit_bp, api_bp):
         app.register_blueprint(blueprint)
+    register_template_helpers(app)

@@ -98,3 +98,64 @@ class AuthActions:
 
     def logout(self):
         return self.client.post("/logout", data={"csrf_token": self.csrf_token("/admin/")})
+
+
+def plan_form(**overrides) -> dict[str, str]:
+    """A complete, valid plan form as a browser would post it; overrides change fields.
+
+    A checkbox is ticked by giving it "y" and left unticked by giving it None.
+    """
+    data = {
+        "id": "team",
+        "name": "Team",
+        "name_ru": "Команда",
+        "description": "For small teams",
+        "description_ru": "Для небольших команд",
+        "price": "990.00",
+        "currency": "RUB",
+        "interval": "month",
+        "tokens_input": "2000000",
+        "tokens_output": "1000000",
+        "requests": "10000",
+        "features": "GPT-4o\nClaude 4.5 Sonnet",
+        "display_order": "3",
+        "is_active": "y",
+        "plan_extra_metadata": "",
+        **overrides,
+    }
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def add_plan(plan_id: str = "pro", **fields) -> Plan:
+    from decimal import Decimal
+
+    values = {
+        "name": plan_id.title(),
+        "price": Decimal("1490.00"),
+        "interval": "month",
+        "quotas": {"tokens_input": 5_000_000, "tokens_output": 2_000_000, "requests": 20_000},
+        "features": ["GPT-4o"],
+        **fields,
+    }
+    plan = Plan(id=plan_id, **values)
+    db.session.add(plan)
+    db.session.commit()
+    return plan
+
+
+class QueryCounter:
+    """Counts the SQL statements an engine runs while it is active."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.count = 0
+
+    def _count(self, *args, **kwargs):
+        self.count += 1
+
+    def __enter__(self):
+        sa.event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        sa.event.remove(self.engine, "before_cursor_execute", self._count)

@@ -1,10 +1,23 @@
 """Writing the audit trail. Entries join the caller's transaction: a change and its entry
 are committed together or not at all."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from billing_admin.extensions import db
-from billing_admin.models import AuditLog
+from billing_admin.models import AuditLog, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: words that outlive the user row, and the user when there is one."""
+
+    name: str
+    user_id: str | None = None
+
+    @classmethod
+    def for_user(cls, user: User) -> "Actor":
+        return cls(user.email, user.id)
 
 
 def record_plan_change(
@@ -12,14 +25,13 @@ def record_plan_change(
     plan_id: str,
     changes: dict[str, dict[str, Any]] | None,
     *,
-    actor: str,
-    user_id: str | None = None,
+    actor: Actor,
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> AuditLog:
     entry = AuditLog(
-        user_id=user_id,
-        actor=actor,
+        user_id=actor.user_id,
+        actor=actor.name,
         action=action,
         entity_type="plan",
         entity_id=plan_id,

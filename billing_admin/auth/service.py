@@ -21,6 +21,7 @@ from billing_admin.clock import now_epoch
 from billing_admin.extensions import db, login_manager
 from billing_admin.models import User
 from billing_admin.models.user import new_session_token
+from billing_admin.transactions import start_write
 
 log = logging.getLogger("billing_admin.auth")
 
@@ -55,6 +56,7 @@ def normalise_email(email: str) -> str:
 def authenticate(email: str, password: str, *, remote_addr: str | None = None) -> SignInOutcome:
     """Check a sign-in; only admins get in. Commits the failure count or its reset."""
     email = normalise_email(email)
+    start_write()
     locked = lockout_remaining(email)
     if locked:
         log.warning("sign-in refused for %s from %s: locked out", email, remote_addr)
@@ -83,6 +85,7 @@ def start_session(user: User) -> None:
 
 def end_session(user: User) -> None:
     """Sign out, and end every other copy of this user's session cookie too."""
+    start_write()
     user.session_token = new_session_token()
     db.session.commit()
     logout_user()
@@ -117,6 +120,7 @@ def create_or_promote_admin(
 ) -> tuple[User, bool]:
     """Create an admin, or make an existing user one; returns (user, created)."""
     email = check_new_admin(email, password)
+    start_write()
     user = db.session.scalar(sa.select(User).where(User.email == email))
     created = user is None
     if created:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
 from billing_admin.models import ApiToken, User
+from billing_admin.transactions import start_write
 
 TOKEN_PREFIX = "bat_"  # lets secret scanners and people recognise a Billing Admin token
 TOKEN_BYTES = 32
@@ -40,6 +41,7 @@ def hash_token(token: str) -> str:
 
 def create_api_token(name: str, admin_email: str) -> tuple[ApiToken, str]:
     name = name.strip()
+    start_write()
     if not name or len(name) > NAME_MAX:
         raise TokenError(f"the token name must be 1 to {NAME_MAX} characters")
     if db.session.scalar(sa.select(ApiToken.id).where(ApiToken.name == name)):
@@ -61,6 +63,7 @@ def list_api_tokens() -> list[ApiToken]:
 
 
 def revoke_api_token(name: str) -> ApiToken:
+    start_write()
     api_token = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == name))
     if api_token is None:
         raise TokenError(f"no token named '{name}'")
@@ -85,8 +88,11 @@ def check_bearer(authorization: str) -> BearerCheck:
         return BearerCheck(None, 401, "Token revoked")
     if not api_token.user.is_admin:
         return BearerCheck(None, 403, "The token's owner is not an admin")
-    now = now_epoch()
+    user, now = api_token.user, now_epoch()
     if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_RESOLUTION:
-        api_token.last_used_at = now
+        start_write()
+        db.session.execute(
+            sa.update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
+        )
         db.session.commit()
-    return BearerCheck(api_token.user)
+    return BearerCheck(user)

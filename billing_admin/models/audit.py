@@ -5,7 +5,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
-from billing_admin.models.user import new_id
 
 AUDIT_ACTIONS = (
     "plan_created",
@@ -30,7 +29,8 @@ class AuditLog(db.Model):
         sa.Index("ix_billing_audit_log_entity", "entity_type", "entity_id", "created_at"),
     )
 
-    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    # An increasing integer: entries written in the same second keep the order they were made.
+    id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
     )

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from billing_admin.audit.service import record_plan_change
+from billing_admin.audit.service import Actor, record_plan_change
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
 from billing_admin.models import Plan
@@ -23,7 +23,7 @@ from billing_admin.plans.templates import PlanTemplate, plan_templates
 from billing_admin.plans.validation import check_plan
 from billing_admin.subscribers.service import active_subscription_counts
 
-SEED_ACTOR = "flask seed-plans"
+SEED_ACTOR = Actor("flask seed-plans")
 REQUIRED_TABLES = ("billing_plan", "billing_subscription", "billing_audit_log")
 DAY_SECONDS = 86_400
 NO_SCHEMA = "the database has no billing tables: run `flask db upgrade` first"

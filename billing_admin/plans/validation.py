@@ -17,6 +17,12 @@ DESCRIPTION_MAX = 1000
 PRICE_LIMIT = Decimal("100000000")  # Numeric(10, 2) holds up to 99,999,999.99
 FEATURE_MAX = 200
 FEATURES_MAX = 50
+# Beyond the original's rules: bounds that keep values inside their columns on every engine.
+QUOTA_MAX = 10**15
+DISPLAY_ORDER_MAX = 1_000_000
+
+
+CONTROL_CHARACTERS = "Must not contain control characters."
 
 
 class PlanValidationError(ValueError):
@@ -46,6 +52,9 @@ def plan_errors(spec: PlanSpec, *, check_id: bool = True) -> dict[str, list[str]
         value = getattr(spec, name)
         if value is not None and len(value) > DESCRIPTION_MAX:
             fail(name, f"Must be at most {DESCRIPTION_MAX} characters.")
+    for name in ("name", "name_ru", "description", "description_ru"):
+        if _has_control_characters(getattr(spec, name)):
+            fail(name, CONTROL_CHARACTERS)
     for message in _price_errors(spec.price):
         fail("price", message)
     if spec.currency not in CURRENCIES:
@@ -58,8 +67,8 @@ def plan_errors(spec: PlanSpec, *, check_id: bool = True) -> dict[str, list[str]
         fail("features", message)
     if not isinstance(spec.is_active, bool):
         fail("is_active", "Must be true or false.")
-    if not _is_int(spec.display_order) or spec.display_order < 0:
-        fail("display_order", "Must be a whole number, 0 or more.")
+    if not _is_int(spec.display_order) or not 0 <= spec.display_order <= DISPLAY_ORDER_MAX:
+        fail("display_order", f"Must be a whole number from 0 to {DISPLAY_ORDER_MAX:,}.")
     if spec.plan_extra_metadata is not None and not isinstance(spec.plan_extra_metadata, dict):
         fail("plan_extra_metadata", "Must be a JSON object.")
     return errors
@@ -69,6 +78,14 @@ def check_plan(spec: PlanSpec, *, check_id: bool = True) -> None:
     errors = plan_errors(spec, check_id=check_id)
     if errors:
         raise PlanValidationError(spec.id, errors)
+
+
+def _has_control_characters(value: Any) -> bool:
+    # Line breaks are text (descriptions have paragraphs); NUL and the like are not, and
+    # PostgreSQL refuses NUL outright.
+    return isinstance(value, str) and any(
+        (ord(char) < 32 and char not in "\n\r\t") or ord(char) == 127 for char in value
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -97,8 +114,10 @@ def _quota_errors(quotas: Any) -> list[str]:
     errors = [f"Unknown quota '{key}'." for key in unknown]
     for key in QUOTA_KEYS:
         value = quotas.get(key)
-        if value is not None and (not _is_int(value) or value < 0):
-            errors.append(f"Quota '{key}' must be a whole number, 0 or more, or unlimited.")
+        if value is not None and (not _is_int(value) or not 0 <= value <= QUOTA_MAX):
+            errors.append(
+                f"Quota '{key}' must be a whole number from 0 to {QUOTA_MAX:,}, or unlimited."
+            )
     return errors
 
 
@@ -112,4 +131,6 @@ def _feature_errors(features: Any) -> list[str]:
         errors.append(f"Each feature must be at most {FEATURE_MAX} characters.")
     if any(not f.strip() for f in features):
         errors.append("Features cannot be blank.")
+    if any(_has_control_characters(f) or "\n" in f for f in features):
+        errors.append("Each feature is one line of text.")
     return errors

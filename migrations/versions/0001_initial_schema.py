@@ -50,7 +50,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "billing_audit_log",
-        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=True),
         sa.Column("actor", sa.String(length=255), nullable=False),
         sa.Column("action", sa.String(length=32), nullable=False),

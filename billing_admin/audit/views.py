@@ -1,0 +1,21 @@
+from flask import Blueprint, render_template, request
+
+from billing_admin.audit.queries import AuditFilters, audit_actors, audit_page
+from billing_admin.models.audit import AUDIT_ACTIONS
+from billing_admin.pagination import PAGE_SIZE_CHOICES, normalise_paging
+
+bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+
+
+@bp.get("")
+def index():
+    filters = AuditFilters.from_args(request.args)
+    page, page_size = normalise_paging(request.args.get("page"), request.args.get("page_size"))
+    return render_template(
+        "audit/list.html",
+        entries=audit_page(filters, page, page_size),
+        filters=filters,
+        actions=AUDIT_ACTIONS,
+        actors=audit_actors(),
+        page_sizes=PAGE_SIZE_CHOICES,
+    )

@@ -1,0 +1,89 @@
+"""How numbers, money and quotas read on the page. Registered as Jinja filters."""
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+
+from billing_admin.pagination import page_window
+from billing_admin.plans.spec import CENT
+
+
+def grouped(number: int) -> str:
+    """5000 → "5,000"."""
+    return f"{number:,}"
+
+
+def compact(number: int) -> str:
+    """Token counts at a glance: 500000 → "500K", 1000000 → "1M", 1500000 → "1.5M"."""
+    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if abs(number) >= size:
+            value = Decimal(number) / size
+            text = f"{value.quantize(Decimal('0.1')):f}".rstrip("0").rstrip(".")
+            return f"{text}{suffix}"
+    return str(number)
+
+
+def money(amount: Decimal | int | None, currency: str = "RUB") -> str:
+    """1490 → "1,490.00 RUB"."""
+    if amount is None:
+        return "—"
+    return f"{Decimal(amount).quantize(CENT):,} {currency}"
+
+
+def plan_price(plan: Any) -> str:
+    """ "490.00 RUB / month" """
+    return f"{Decimal(plan.price).quantize(CENT)} {plan.currency} / {plan.interval}"
+
+
+def quota_summary(quotas: dict[str, int | None] | None) -> str:
+    """ "1M in · 500K out · 5,000 requests", or "Unlimited" for a wholly unlimited plan."""
+    if quotas is None:
+        return "Unlimited"
+
+    def part(key: str, shown) -> str:
+        value = quotas.get(key)
+        return "unlimited" if value is None else shown(value)
+
+    return " · ".join(
+        (
+            f"{part('tokens_input', compact)} in",
+            f"{part('tokens_output', compact)} out",
+            f"{part('requests', grouped)} requests",
+        )
+    )
+
+
+def audit_value(value: Any) -> str:
+    """A value recorded in the audit log, readable in a table cell."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return "; ".join(value) or "(none)"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def timestamp(epoch: int | None) -> str:
+    if epoch is None:
+        return "—"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(page_window=page_window)
+    app.jinja_env.filters.update(
+        grouped=grouped,
+        compact=compact,
+        money=money,
+        plan_price=plan_price,
+        quota_summary=quota_summary,
+        timestamp=timestamp,
+        audit_value=audit_value,
+    )

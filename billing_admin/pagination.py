@@ -1,0 +1,95 @@
+"""Paging shared by every paginated table and the JSON API: one normaliser, one page shape.
+
+Normalisation follows the original system: page < 1 → 1; page_size < 1 → the default;
+page_size above the maximum → the maximum; and (our addition) anything that is not a whole
+number → the default. Nonsense never becomes an error or a 500.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+PAGE_SIZE_CHOICES = (20, 50, 100)
+MAX_PAGE = 10**9  # beyond any real table; keeps OFFSET arithmetic within 64 bits
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit() and text.isascii():
+            return int(text)
+    return None
+
+
+def normalise_paging(
+    page: Any,
+    page_size: Any,
+    *,
+    default_page_size: int = DEFAULT_PAGE_SIZE,
+    max_page_size: int = MAX_PAGE_SIZE,
+) -> tuple[int, int]:
+    number = _whole_number(page)
+    number = 1 if number is None or number < 1 else min(number, MAX_PAGE)
+    size = _whole_number(page_size)
+    if size is None or size < 1:
+        size = default_page_size
+    return number, min(size, max_page_size)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def total_pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    @property
+    def first_index(self) -> int:
+        """1-based position of the first item shown ("Showing 41–60 of 12,345"); 0 if none."""
+        return self.offset + 1 if self.items else 0
+
+    @property
+    def last_index(self) -> int:
+        return self.offset + len(self.items)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.total_pages
+
+
+def offset_for(page: int, page_size: int) -> int:
+    return (page - 1) * page_size
+
+
+def page_window(page: int, total_pages: int, radius: int = 2) -> list[int | None]:
+    """Page numbers to link: the first, the last, and ``radius`` either side of ``page``;
+    ``None`` marks a gap. E.g. page 10 of 20 → [1, None, 8, 9, 10, 11, 12, None, 20]."""
+    shown = {1, total_pages, *range(page - radius, page + radius + 1)}
+    numbers = sorted(n for n in shown if 1 <= n <= total_pages)
+    window: list[int | None] = []
+    for number in numbers:
+        if window and number - window[-1] > 1:  # type: ignore[operator]
+            window.append(None if number - window[-1] > 2 else number - 1)  # type: ignore[operator]
+        window.append(number)
+    return window

@@ -1,0 +1,199 @@
+"""Plan pages. Thin: parse the request, call plans/service.py, render or redirect."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from billing_admin.audit.service import Actor
+from billing_admin.auth.redirects import safe_next
+from billing_admin.plans import service
+from billing_admin.plans.forms import PlanForm
+from billing_admin.plans.rules import PlanRuleError
+from billing_admin.plans.spec import PLAN_FIELDS, diff_values, plan_values, to_json_value
+from billing_admin.plans.validation import PlanValidationError
+
+bp = Blueprint("plans", __name__, url_prefix="/admin/plans")
+
+
+def _actor() -> Actor:
+    return Actor.for_user(current_user)
+
+
+def _plan_or_404(plan_id: str):
+    try:
+        return service.get_plan(plan_id)
+    except service.PlanNotFound as exc:
+        abort(404, str(exc))
+
+
+@bp.get("")
+def index():
+    status = request.args.get("status", "all")
+    if status not in service.STATUS_FILTERS:
+        status = "all"
+    return render_template(
+        "plans/list.html",
+        summaries=service.plan_summaries(status),
+        status=status,
+        status_filters=service.STATUS_FILTERS,
+    )
+
+
+@bp.get("/<plan_id>")
+def detail(plan_id: str):
+    _plan_or_404(plan_id)
+    return render_template(
+        "plans/detail.html",
+        summary=service.plan_summary(plan_id),
+        history=service.plan_history(plan_id),
+        deletion_refusal=service.deletion_refusal(plan_id),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = PlanForm()
+    form_error = None
+    if form.validate_on_submit():
+        spec = form.to_spec()
+        if spec is not None:
+            try:
+                plan = service.create_plan(spec, _actor())
+            except PlanValidationError as exc:
+                form_error = _first(form.show_service_errors(exc.errors))
+            else:
+                flash(f"Plan '{plan.id}' created.", "success")
+                return redirect(url_for("plans.detail", plan_id=plan.id))
+    return _render_form(form, plan=None, form_error=form_error)
+
+
+@bp.route("/<plan_id>/edit", methods=["GET", "POST"])
+def edit(plan_id: str):
+    plan = _plan_or_404(plan_id)
+    form = PlanForm()
+    form_error = price_warning = stale = None
+    if request.method == "GET":
+        form.fill_from(service.spec_of(plan), plan.version)
+    elif form.validate_on_submit():
+        spec = form.to_spec(plan_id=plan_id)
+        expected_version = _whole(form.version.data)
+        if spec is not None and expected_version is None:
+            form_error = "The form is missing the plan's version: reload the page."
+        elif spec is not None:
+            try:
+                changes = service.update_plan(
+                    plan_id,
+                    spec,
+                    expected_version=expected_version,
+                    actor=_actor(),
+                    price_change_confirmed=request.form.get("confirm_price_change") == "yes",
+                )
+            except PlanValidationError as exc:
+                form_error = _first(form.show_service_errors(exc.errors))
+            except PlanRuleError as exc:
+                form.show_service_errors({"quotas": [str(exc)]})
+            except service.PriceChangeNeedsConfirmation as exc:
+                price_warning = str(exc)
+            except service.StaleEdit as exc:
+                stale = _stale_comparison(exc.plan, spec)
+                form_error = str(exc) + "."
+                # Their values are shown beside yours; saving again now overwrites them.
+                form.version.data = str(exc.plan.version)
+            else:
+                flash(
+                    f"Plan '{plan_id}' saved." if changes else "No changes to save.",
+                    "success" if changes else "info",
+                )
+                return redirect(url_for("plans.detail", plan_id=plan_id))
+    return _render_form(
+        form, plan=plan, form_error=form_error, price_warning=price_warning, stale=stale
+    )
+
+
+@bp.post("/<plan_id>/activate")
+def activate(plan_id: str):
+    return _set_active(plan_id, True)
+
+
+@bp.post("/<plan_id>/deactivate")
+def deactivate(plan_id: str):
+    return _set_active(plan_id, False)
+
+
+def _set_active(plan_id: str, active: bool):
+    _plan_or_404(plan_id)
+    changed = service.set_plan_active(plan_id, active, _actor())
+    word = "activated" if active else "deactivated"
+    flash(
+        f"Plan '{plan_id}' {word}." if changed else f"Plan '{plan_id}' was already {word}.",
+        "success",
+    )
+    return redirect(_back_to(url_for("plans.detail", plan_id=plan_id)))
+
+
+@bp.post("/<plan_id>/duplicate")
+def duplicate(plan_id: str):
+    _plan_or_404(plan_id)
+    copy = service.duplicate_plan(plan_id, _actor())
+    flash(
+        f"Plan '{plan_id}' duplicated as '{copy.id}' (inactive). Review it, then activate it.",
+        "success",
+    )
+    return redirect(url_for("plans.edit", plan_id=copy.id))
+
+
+@bp.route("/<plan_id>/delete", methods=["GET", "POST"])
+def delete(plan_id: str):
+    plan = _plan_or_404(plan_id)
+    refusal = service.deletion_refusal(plan_id)
+    if request.method == "POST" and refusal is None:
+        try:
+            service.delete_plan(plan_id, _actor())
+        except service.PlanInUse as exc:
+            refusal = str(exc)
+        else:
+            flash(f"Plan '{plan_id}' deleted.", "success")
+            return redirect(url_for("plans.index"))
+    status = 409 if refusal and request.method == "POST" else 200
+    return render_template("plans/delete.html", plan=plan, refusal=refusal), status
+
+
+def _render_form(form, *, plan, form_error=None, price_warning=None, stale=None):
+    status = 200
+    if stale:
+        status = 409
+    elif form_error or any(field.errors for field in form):
+        status = 422
+    return (
+        render_template(
+            "plans/form.html",
+            form=form,
+            plan=plan,
+            form_error=form_error,
+            price_warning=price_warning,
+            stale=stale,
+        ),
+        status,
+    )
+
+
+def _stale_comparison(stored, spec) -> list[tuple[str, object, object]]:
+    """(field, yours, stored now) for each field where the two differ."""
+    theirs = plan_values(stored)
+    yours = spec.values()
+    return [
+        (name, to_json_value(yours[name]), to_json_value(theirs[name]))
+        for name in PLAN_FIELDS
+        if diff_values({name: theirs[name]}, {name: yours[name]})
+    ]
+
+
+def _back_to(default: str) -> str:
+    return safe_next(request.form.get("next"), default)
+
+
+def _whole(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
+
+
+def _first(messages: list[str]) -> str | None:
+    return " ".join(messages) or None
