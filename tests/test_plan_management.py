@@ -319,7 +319,7 @@ def test_the_list_shows_price_quotas_status_counts_and_mrr(admin_client):
 
     html = text_of(admin_client.get("/admin/plans"))
     assert "490.00 RUB / month" in html
-    assert "1M in · 500K out · 5,000 requests" in html
+    assert "<li>1M in</li><li>500K out</li><li>5,000 requests</li>" in html
     assert "Unlimited" in html
     assert "Старт" in html
     assert "980.00 RUB" in html  # 2 active × 490
