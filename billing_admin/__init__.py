@@ -22,6 +22,7 @@ from billing_admin.formatting import register_template_helpers
 from billing_admin.health.views import bp as health_bp
 from billing_admin.plans.views import bp as plans_bp
 from billing_admin.security.headers import register_security_headers
+from billing_admin.security.input import refuse_nul_characters
 from billing_admin.sqlite import configure_sqlite
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +41,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_config(app, test_config)
     register_logging(app)
     register_proxy_fix(app)
-    # The admin guard runs before every view, and before the CSRF check (see auth/guard.py).
+    # Before every view, and before the CSRF check: refuse unstorable input, then the admin guard.
+    app.before_request(refuse_nul_characters)
     app.before_request(require_admin)
     register_extensions(app)
     register_blueprints(app)

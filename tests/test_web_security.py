@@ -209,3 +209,19 @@ def test_error_pages_are_rendered_for_browsers_and_json_under_api(admin_client, 
     else:
         assert f"<h1>{code} " in response.get_data(as_text=True)
         assert response.mimetype == "text/html"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("GET", "/admin/audit?plan=a%00b", None),
+        ("GET", "/admin/plans?status=%00", None),
+        ("POST", "/login", {"email": "admin\x00@example.com", "password": "x"}),
+        ("GET", "/api/v1/whoami?x=%00", None),
+    ],
+)
+def test_nul_characters_are_refused_with_400_not_500(admin_client, method, path, data):
+    response = admin_client.open(path, method=method, data=data)
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "Text must not contain NUL characters." in body

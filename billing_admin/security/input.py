@@ -1,0 +1,20 @@
+"""Input no part of the app can store or search for.
+
+PostgreSQL refuses NUL characters in text, so a NUL in a query string or form field would fail
+deep inside a query as a 500. Refused here, once, with a 400 instead.
+"""
+
+from flask import request
+from werkzeug.exceptions import BadRequest
+
+NUL_REFUSED = "Text must not contain NUL characters."
+
+
+def refuse_nul_characters() -> None:
+    if "\x00" in request.path or any(
+        "\x00" in key or "\x00" in value
+        for source in (request.args, request.form)
+        for key, values in source.lists()
+        for value in values
+    ):
+        raise BadRequest(NUL_REFUSED)
