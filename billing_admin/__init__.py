@@ -24,6 +24,7 @@ from billing_admin.plans.views import bp as plans_bp
 from billing_admin.security.headers import register_security_headers
 from billing_admin.security.input import refuse_nul_characters
 from billing_admin.sqlite import configure_sqlite
+from billing_admin.subscribers.views import bp as subscribers_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,6 +76,6 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for blueprint in (health_bp, auth_bp, dashboard_bp, plans_bp, audit_bp, api_bp):
+    for blueprint in (health_bp, auth_bp, dashboard_bp, plans_bp, subscribers_bp, audit_bp, api_bp):
         app.register_blueprint(blueprint)
     register_template_helpers(app)

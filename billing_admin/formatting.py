@@ -1,10 +1,11 @@
 """How numbers, money and quotas read on the page. Registered as Jinja filters."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from babel.dates import format_timedelta
 from flask import Flask
 
 from billing_admin.pagination import page_window
@@ -69,6 +70,19 @@ def audit_value(value: Any) -> str:
     return str(value)
 
 
+def relative_time(epoch: int, now: int) -> str:
+    """ "in 12 days" or "3 days ago", rounded to the largest sensible unit (Babel)."""
+    return format_timedelta(
+        timedelta(seconds=epoch - now), add_direction=True, threshold=1.5, locale="en"
+    )
+
+
+def date_only(epoch: int | None) -> str:
+    if epoch is None:
+        return "—"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
+
+
 def timestamp(epoch: int | None) -> str:
     if epoch is None:
         return "—"
@@ -86,4 +100,6 @@ def register_template_helpers(app: Flask) -> None:
         quota_summary=quota_summary,
         timestamp=timestamp,
         audit_value=audit_value,
+        relative_time=relative_time,
+        date_only=date_only,
     )

@@ -7,14 +7,7 @@ from flask_migrate import downgrade, upgrade
 
 from billing_admin.extensions import db
 
-TABLES = {
-    "user",
-    "billing_plan",
-    "billing_subscription",
-    "billing_audit_log",
-    "sign_in_failure",
-    "api_token",
-}
+TABLES = set(db.metadata.tables)
 
 
 def table_names() -> set[str]:
@@ -71,3 +64,53 @@ def test_existing_users_get_their_own_session_token_when_0002_runs(empty_app):
         tokens = connection.execute(sa.text('SELECT session_token FROM "user"')).scalars().all()
     assert len(set(tokens)) == 2
     assert all(len(token) == 32 for token in tokens)
+
+
+def test_the_upgraded_schema_keeps_subscriber_counts(empty_app):
+    """Migration 0003's triggers (a frozen copy of the models') count inserts, moves, deletes,
+    and its backfill counts the rows that were there before."""
+    upgrade(revision="0002")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
+            "VALUES ('u', 'u@example.com', '', 'user', 1, 't')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO billing_plan (id, name, price, currency, interval, is_active, "
+            "display_order, created_at, updated_at, version) "
+            "VALUES ('a', 'A', 1, 'RUB', 'month', true, 0, 1, 1, 1), "
+            "('b', 'B', 1, 'RUB', 'month', true, 0, 1, 1, 1)"
+        )
+        insert = (
+            "INSERT INTO billing_subscription (id, user_id, plan_id, status, "
+            "current_period_start, current_period_end, cancel_at_period_end, created_at, "
+            "updated_at) VALUES (:id, 'u', :plan, :status, 1, 2, false, 1, 1)"
+        )
+        connection.execute(sa.text(insert), [{"id": "old", "plan": "a", "status": "active"}])
+    upgrade()
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.text(insert),
+            [
+                {"id": "s1", "plan": "a", "status": "active"},
+                {"id": "s2", "plan": "a", "status": "trialing"},
+                {"id": "s3", "plan": "b", "status": "active"},
+            ],
+        )
+        connection.exec_driver_sql(
+            "UPDATE billing_subscription SET status = 'canceled' WHERE id = 's2'"
+        )
+        connection.exec_driver_sql("UPDATE billing_subscription SET plan_id = 'b' WHERE id = 's1'")
+        connection.exec_driver_sql("DELETE FROM billing_subscription WHERE id = 's3'")
+    with db.engine.connect() as connection:
+        counts = connection.execute(
+            sa.text(
+                "SELECT plan_id, status, count FROM billing_plan_subscription_count "
+                "WHERE count <> 0 ORDER BY plan_id, status"
+            )
+        ).all()
+    assert [tuple(row) for row in counts] == [
+        ("a", "active", 1),
+        ("a", "canceled", 1),
+        ("b", "active", 1),
+    ]

@@ -5,6 +5,7 @@ from billing_admin.models.audit import AuditLog
 from billing_admin.models.plan import Plan
 from billing_admin.models.sign_in_failure import SignInFailure
 from billing_admin.models.subscription import SUBSCRIPTION_STATUSES, Subscription
+from billing_admin.models.subscription_count import PlanSubscriptionCount
 from billing_admin.models.user import User
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "Plan",
+    "PlanSubscriptionCount",
     "SignInFailure",
     "Subscription",
     "User",

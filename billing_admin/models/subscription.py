@@ -19,6 +19,10 @@ class Subscription(db.Model):
         ),
         # "A plan's subscribers, newest first" walks this index; id breaks created_at ties.
         sa.Index("ix_billing_subscription_plan_created", "plan_id", "created_at", "id"),
+        # The same, for one status (the subscriber table's status filter).
+        sa.Index(
+            "ix_billing_subscription_plan_status_created", "plan_id", "status", "created_at", "id"
+        ),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from billing_admin.audit.service import Actor, record_plan_change
 from billing_admin.extensions import db
 from billing_admin.models import SUBSCRIPTION_STATUSES, AuditLog, Plan
+from billing_admin.plans.errors import PlanNotFound
 from billing_admin.plans.pricing import mrr
 from billing_admin.plans.rules import check_quota_change
 from billing_admin.plans.spec import (
@@ -32,10 +33,7 @@ from billing_admin.transactions import start_write
 
 STATUS_FILTERS = ("all", "active", "inactive")
 
-
-class PlanNotFound(LookupError):
-    def __init__(self, plan_id: str):
-        super().__init__(f"Plan '{plan_id}' not found")
+__all__ = ["PlanNotFound"]  # re-exported: views catch service.PlanNotFound
 
 
 class PlanIdTaken(PlanValidationError):
