@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 from flask import Flask
 
+from billing_admin.parsing import whole_number
+
 
 class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
@@ -82,9 +84,10 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 
 def _whole_number(name: str, value: str) -> int:
-    if not value.isdigit():
+    number = whole_number(value)
+    if number is None or number < 0:
         raise ConfigError(f"{name} must be a whole number (0 or more), not {value!r}")
-    return int(value)
+    return number
 
 
 def _development_secret_key(app: Flask) -> str:

@@ -10,24 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from billing_admin.parsing import whole_number
+
 T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 PAGE_SIZE_CHOICES = (20, 50, 100)
 MAX_PAGE = 10**9  # beyond any real table; keeps OFFSET arithmetic within 64 bits
-
-
-def _whole_number(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("-").isdigit() and text.isascii():
-            return int(text)
-    return None
 
 
 def normalise_paging(
@@ -37,9 +27,9 @@ def normalise_paging(
     default_page_size: int = DEFAULT_PAGE_SIZE,
     max_page_size: int = MAX_PAGE_SIZE,
 ) -> tuple[int, int]:
-    number = _whole_number(page)
+    number = whole_number(page)
     number = 1 if number is None or number < 1 else min(number, MAX_PAGE)
-    size = _whole_number(page_size)
+    size = whole_number(page_size)
     if size is None or size < 1:
         size = default_page_size
     return number, min(size, max_page_size)
@@ -67,7 +57,12 @@ class Page(Generic[T]):
 
     @property
     def last_index(self) -> int:
-        return self.offset + len(self.items)
+        return self.offset + len(self.items) if self.items else 0
+
+    @property
+    def past_the_end(self) -> bool:
+        """A page number beyond the last page of a non-empty list."""
+        return not self.items and self.total > 0
 
     @property
     def has_previous(self) -> bool:
@@ -76,10 +71,6 @@ class Page(Generic[T]):
     @property
     def has_next(self) -> bool:
         return self.page < self.total_pages
-
-
-def offset_for(page: int, page_size: int) -> int:
-    return (page - 1) * page_size
 
 
 def page_window(page: int, total_pages: int, radius: int = 2) -> list[int | None]:

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from billing_admin.auth.guard import PUBLIC_ENDPOINTS
+from billing_admin.auth.guard import PUBLIC_ENDPOINTS, SIGNED_IN_ENDPOINTS
 from billing_admin.extensions import db
 from billing_admin.models import User
 
@@ -30,6 +30,7 @@ def guarded_routes(app: Flask) -> list[tuple[str, str, str]]:
 
 def test_only_sign_in_static_and_healthz_are_public():
     assert frozenset({"auth.login", "static", "health.healthz"}) == PUBLIC_ENDPOINTS
+    assert frozenset({"auth.logout"}) == SIGNED_IN_ENDPOINTS  # any signed-in user may sign out
 
 
 def test_there_are_guarded_routes_to_check(app):
@@ -53,8 +54,22 @@ def test_non_admins_are_refused_everywhere(app, client, admin, auth):
     db.session.execute(sa.update(User).where(User.id == admin.id).values(role="user"))
     db.session.commit()
     for endpoint, method, url in guarded_routes(app):
+        if endpoint in SIGNED_IN_ENDPOINTS:
+            continue
         response = client.open(url, method=method)
         assert response.status_code == 403, (endpoint, method)
+
+
+def test_a_user_demoted_while_signed_in_can_still_sign_out(client, admin, auth):
+    auth.login()
+    token = auth.csrf_token("/admin/")
+    db.session.execute(sa.update(User).where(User.id == admin.id).values(role="user"))
+    db.session.commit()
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    with client.session_transaction() as session:
+        assert "_user_id" not in session
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])

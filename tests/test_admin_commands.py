@@ -95,3 +95,44 @@ def test_bootstrap_admin_creates_one_admin_on_an_empty_database_and_prints_it_on
 def test_bootstrap_admin_does_nothing_when_an_admin_exists(runner, admin):
     assert runner.invoke(args=["bootstrap-admin"]).output == ""
     assert len(users()) == 1
+
+
+def test_create_admin_refuses_a_name_too_long(runner):
+    result = runner.invoke(
+        args=[
+            "create-admin",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "n" * 300,
+            "--password-stdin",
+        ],
+        input=PASSWORD,
+    )
+    assert (result.exit_code, result.output) == (1, "Error: the name must be 1 to 255 characters\n")
+    assert users() == []
+
+
+def test_create_admin_says_updated_for_an_admin_given_a_new_password(runner, admin):
+    result = runner.invoke(
+        args=["create-admin", "--email", admin.email, "--password-stdin"], input=PASSWORD
+    )
+    assert result.output == f"updated admin {admin.email}\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["create-admin", "--email", "ops@example.com", "--password-stdin"],
+        ["create-api-token", "--name", "x", "--admin", "ops@example.com"],
+        ["list-api-tokens"],
+        ["revoke-api-token", "x"],
+        ["bootstrap-admin"],
+        ["seed-demo", "--subscriptions", "5"],
+    ],
+)
+def test_commands_on_a_database_without_the_schema_fail_in_one_line(empty_app, args):
+    result = empty_app.test_cli_runner().invoke(args=args, input=PASSWORD)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: database error, nothing was written: ")
+    assert len(result.output.strip().splitlines()) == 1

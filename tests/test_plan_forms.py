@@ -92,6 +92,13 @@ FIELD_RULES = [
     ("display_order", "1000000", "99999999999", "Must be a whole number from 0 to 1,000,000."),
     ("plan_extra_metadata", '{"promo": true}', '{"promo": tru}', "Not valid JSON: Expecting value at line 1, column 11."),
     ("plan_extra_metadata", "{}", "[1, 2]", "Must be a JSON object."),
+    ("plan_extra_metadata", '{"a": "x"}', '{"a": "\\ud800"}', "Holds text that is not valid Unicode"),
+    ("plan_extra_metadata", '{"a": 1.5}', '{"a": NaN}', "Not valid JSON: use plain numbers"),
+    ("plan_extra_metadata", '{"a": 1e300}', '{"a": Infinity}', "Not valid JSON: use plain numbers"),
+    ("plan_extra_metadata", '{"a": [[1]]}', "[" * 5_000, "Not valid JSON"),
+    ("plan_extra_metadata", '{"a": 12345678901234567890}', '{"a": ' + "9" * 5000 + "}", "Not valid JSON: use plain numbers"),
+    ("display_order", "7", "9" * 5000, "Enter a whole number, like 0 or 5."),
+    ("requests", "7", "9" * 5000, "Enter a whole number, or tick Unlimited."),
     ("plan_extra_metadata", '{"a":\n 1}', '{"a": 1,\n}', "Not valid JSON: Expecting property name enclosed in double quotes at line 2, column 1."),
 ]  # fmt: skip
 
@@ -187,3 +194,11 @@ def test_every_field_has_a_label(admin_client):
     assert len(visible) >= 18
     for field_id in visible:
         assert f'<label for="{field_id}">' in html, field_id
+
+
+def test_minus_zero_is_stored_as_zero(admin_client):
+    assert post_new(admin_client, price="-0").status_code == 302
+    db.session.rollback()
+    assert str(db.session.get(Plan, "team").price) == "0.00"
+    entry = db.session.scalars(sa.select(AuditLog)).one()
+    assert entry.changes["price"]["new"] == "0.00"

@@ -130,9 +130,21 @@ def test_a_price_change_with_active_subscribers_asks_for_confirmation(admin_clie
     assert 'value="1990"' in html  # the admin's input is kept
     assert fresh().price == Decimal("1490.00")
 
-    confirmed = post_edit(admin_client, price="1990", confirm_price_change="yes")
+    assert 'name="confirm_price_change" value="1990.00"' in html
+    confirmed = post_edit(admin_client, price="1990", confirm_price_change="1990.00")
     assert confirmed.status_code == 302
     assert fresh().price == Decimal("1990.00")
+
+
+def test_a_confirmation_holds_only_for_the_price_confirmed(admin_client):
+    add_plan("pro")
+    add_subscription("pro", "active")
+    db.session.commit()
+    # Warned about 1990, the admin changes the field to 9990 and presses "Save with the new price".
+    response = post_edit(admin_client, price="9990", confirm_price_change="1990.00")
+    assert response.status_code == 200
+    assert "The price changes from 1490.00 to 9990.00 RUB" in text_of(response)
+    assert fresh().price == Decimal("1490.00")
 
 
 def test_a_price_change_without_active_subscribers_needs_no_confirmation(admin_client):
@@ -413,3 +425,41 @@ def test_every_page_renders_for_an_empty_database(admin_client, path):
     response = admin_client.get(path)
     assert response.status_code == 200
     assert "<h1>" in response.get_data(as_text=True)
+
+
+def test_saving_quotas_written_with_a_missing_key_unchanged_writes_nothing(admin_client):
+    """{"tokens_input": 5} means the other two are unlimited: the form's way of saying the same
+    is no change."""
+    add_plan("pro", quotas={"tokens_input": 5})
+    response = post_edit(admin_client, tokens_input="5", tokens_output="", tokens_output_unlimited="y",
+                         requests="", requests_unlimited="y")  # fmt: skip
+    assert response.status_code == 302
+    assert fresh().version == 1
+    assert audit() == []
+
+
+def test_a_plan_cannot_take_the_id_of_the_create_page(admin_client):
+    token = csrf_token_from(admin_client.get("/admin/plans/new").get_data(as_text=True))
+    explicit = admin_client.post(
+        "/admin/plans/new", data={**plan_form(id="new"), "csrf_token": token}
+    )
+    assert explicit.status_code == 422
+    assert "reserved for a page of its own" in text_of(explicit)
+    made = admin_client.post(
+        "/admin/plans/new", data={**plan_form(id="", name="New"), "csrf_token": token}
+    )
+    assert made.headers["Location"] == "/admin/plans/new_2"
+
+
+def test_duplicating_a_plan_at_the_last_display_order_keeps_it_there(admin_client):
+    add_plan("pro", display_order=1_000_000)
+    assert post_action(admin_client, "/admin/plans/pro/duplicate").status_code == 302
+    assert fresh("pro_copy").display_order == 1_000_000
+
+
+def test_a_page_past_the_end_says_so(admin_client):
+    add_plan("pro")
+    post_action(admin_client, "/admin/plans/pro/deactivate")  # one audit entry
+    html = text_of(admin_client.get("/admin/audit?page=50"))
+    assert "Page 50 is past the last page (1) of 1" in html
+    assert "Showing" not in html

@@ -175,8 +175,8 @@ def test_sign_ins_are_logged_without_the_password(client, admin, auth, caplog):
     caplog.set_level("INFO", logger="billing_admin")
     auth.login(password="wrong password!")
     auth.login()
-    assert f"sign-in failed for {ADMIN_EMAIL} from 127.0.0.1" in caplog.text
-    assert f"sign-in succeeded for {ADMIN_EMAIL} from 127.0.0.1" in caplog.text
+    assert f"sign-in failed for '{ADMIN_EMAIL}' from 127.0.0.1" in caplog.text
+    assert f"sign-in succeeded for '{ADMIN_EMAIL}' from 127.0.0.1" in caplog.text
     assert "wrong password!" not in caplog.text
     assert ADMIN_PASSWORD not in caplog.text
 
@@ -229,3 +229,41 @@ def test_a_user_demoted_while_signed_in_gets_403(client, admin, auth):
     response = client.get("/admin/")
     assert response.status_code == 403
     assert "403 Forbidden" in response.get_data(as_text=True)
+
+
+def test_a_forged_log_line_in_the_email_stays_on_one_line(client, admin, auth, caplog):
+    caplog.set_level("INFO", logger="billing_admin")
+    auth.login("x@y.z\n2026-01-01 sign-in succeeded for admin@example.com", "wrong password!")
+    [record] = [r for r in caplog.records if "sign-in failed" in r.getMessage()]
+    assert "\n" not in record.getMessage()
+
+
+def test_an_email_that_grows_when_lower_cased_is_refused_cleanly(client, admin, auth):
+    response = auth.login("İ" * 200 + "@example.com", "wrong password!")
+    assert response.status_code == 200
+    assert "Invalid email or password" in response.get_data(as_text=True)
+
+
+@pytest.mark.postgresql_only
+def test_a_burst_of_guesses_at_once_is_still_locked_after_five(app, admin, database_url):
+    """Twelve wrong passwords sent at the same moment: only five are checked."""
+    import threading
+
+    from billing_admin.auth.service import authenticate
+
+    start = threading.Barrier(12, timeout=30)
+    outcomes = []
+
+    def guess():
+        with app.app_context():
+            start.wait()
+            outcomes.append(authenticate(ADMIN_EMAIL, "wrong password!"))
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(SignInFailure.id))) == 5
+    assert sum(1 for outcome in outcomes if outcome.locked_seconds) >= 7

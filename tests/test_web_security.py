@@ -139,7 +139,7 @@ def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(
         data={"email": ADMIN_EMAIL, "password": "wrong password!"},
         headers={"X-Forwarded-For": "203.0.113.9"},
     )
-    assert f"sign-in failed for {ADMIN_EMAIL} from 203.0.113.9" in caplog.text
+    assert f"sign-in failed for '{ADMIN_EMAIL}' from 203.0.113.9" in caplog.text
 
 
 def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(client, admin, auth, caplog):

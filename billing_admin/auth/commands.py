@@ -1,7 +1,6 @@
 """`flask create-admin`, `bootstrap-admin`, and the API token commands."""
 
 import sys
-from datetime import UTC, datetime
 
 import click
 from flask.cli import with_appcontext
@@ -13,12 +12,8 @@ from billing_admin.auth.tokens import (
     list_api_tokens,
     revoke_api_token,
 )
-
-
-def _when(epoch: int | None) -> str:
-    if epoch is None:
-        return "never"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+from billing_admin.db_errors import database_errors_in_one_line
+from billing_admin.formatting import timestamp
 
 
 @click.command("create-admin")
@@ -28,6 +23,7 @@ def _when(epoch: int | None) -> str:
     "--password-stdin", is_flag=True, help="Read the password from standard input, not a prompt."
 )
 @with_appcontext
+@database_errors_in_one_line
 def create_admin_command(email: str, name: str | None, password_stdin: bool):
     """Create an admin, or make an existing user an admin, with a new password."""
     if password_stdin:
@@ -35,14 +31,15 @@ def create_admin_command(email: str, name: str | None, password_stdin: bool):
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user, created = create_or_promote_admin(email, password, name)
+        user, outcome = create_or_promote_admin(email, password, name)
     except AdminError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{'created' if created else 'promoted'} admin {user.email}")
+    click.echo(f"{outcome} admin {user.email}")
 
 
 @click.command("bootstrap-admin")
 @with_appcontext
+@database_errors_in_one_line
 def bootstrap_admin_command():
     """On a database without any admin, create admin@example.com and print its password once."""
     made = bootstrap_admin()
@@ -63,6 +60,7 @@ def bootstrap_admin_command():
 @click.option("--name", required=True, help="A unique name saying which script holds it.")
 @click.option("--admin", "admin_email", required=True, help="Email of the admin it acts for.")
 @with_appcontext
+@database_errors_in_one_line
 def create_api_token_command(name: str, admin_email: str):
     """Create an API token and print it once; only its hash is stored."""
     try:
@@ -75,6 +73,7 @@ def create_api_token_command(name: str, admin_email: str):
 
 @click.command("list-api-tokens")
 @with_appcontext
+@database_errors_in_one_line
 def list_api_tokens_command():
     """Name, owner, created and last used of every token (never the token itself)."""
     tokens = list_api_tokens()
@@ -85,8 +84,8 @@ def list_api_tokens_command():
         (
             t.name,
             t.user.email,
-            _when(t.created_at),
-            _when(t.last_used_at),
+            timestamp(t.created_at),
+            timestamp(t.last_used_at) if t.last_used_at else "never",
             "revoked" if t.revoked_at else "active",
         )
         for t in tokens
@@ -101,6 +100,7 @@ def list_api_tokens_command():
 @click.command("revoke-api-token")
 @click.argument("name")
 @with_appcontext
+@database_errors_in_one_line
 def revoke_api_token_command(name: str):
     """Revoke a token by name; scripts using it get 401 from then on."""
     try:

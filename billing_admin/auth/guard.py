@@ -16,6 +16,8 @@ from werkzeug.exceptions import Forbidden, MethodNotAllowed, Unauthorized
 from billing_admin.auth.tokens import NOT_AUTHENTICATED, check_bearer
 
 PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "health.healthz"})
+# Open to anyone signed in, admin or not: a user demoted while signed in can still sign out.
+SIGNED_IN_ENDPOINTS = frozenset({"auth.logout"})
 API_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -31,7 +33,7 @@ def require_admin():
     if not current_user.is_authenticated:
         target = request.full_path if request.query_string else request.path
         return redirect(url_for("auth.login", next=target))
-    if not current_user.is_admin:
+    if not current_user.is_admin and request.endpoint not in SIGNED_IN_ENDPOINTS:
         raise Forbidden("You need an admin account to see this page.")
     return None
 

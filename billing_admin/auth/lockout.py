@@ -31,11 +31,11 @@ def lockout_remaining(email: str) -> int:
 
 def record_failure(email: str) -> None:
     now = now_epoch()
-    # Failures older than any window that could still matter are dropped as we go.
+    # Failures older than any window that could still matter are dropped as we go, for every
+    # email, so the table holds at most the last half hour's failures.
     db.session.execute(
         sa.delete(SignInFailure).where(
-            SignInFailure.email == email,
-            SignInFailure.created_at < now - WINDOW_SECONDS - LOCKOUT_SECONDS,
+            SignInFailure.created_at < now - WINDOW_SECONDS - LOCKOUT_SECONDS
         )
     )
     db.session.add(SignInFailure(email=email, created_at=now))

@@ -21,7 +21,7 @@ from billing_admin.clock import now_epoch
 from billing_admin.extensions import db, login_manager
 from billing_admin.models import User
 from billing_admin.models.user import new_session_token
-from billing_admin.transactions import start_write
+from billing_admin.transactions import lock_for, start_write
 
 log = logging.getLogger("billing_admin.auth")
 
@@ -49,17 +49,24 @@ class SignInOutcome:
         return INVALID_CREDENTIALS
 
 
+EMAIL_MAX = 255
+
+
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    # Lower-casing can lengthen text ("İ" becomes two characters): cut after, not before.
+    return email.strip().lower()[:EMAIL_MAX]
 
 
 def authenticate(email: str, password: str, *, remote_addr: str | None = None) -> SignInOutcome:
     """Check a sign-in; only admins get in. Commits the failure count or its reset."""
     email = normalise_email(email)
     start_write()
+    # One sign-in at a time per account, so a burst of guesses cannot all read "4 failures"
+    # before any of them is counted.
+    lock_for(f"sign-in:{email}")
     locked = lockout_remaining(email)
     if locked:
-        log.warning("sign-in refused for %s from %s: locked out", email, remote_addr)
+        log.warning("sign-in refused for %r from %s: locked out", email, remote_addr)
         return SignInOutcome(locked_seconds=locked)
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if verify_password(user.password_hash if user else None, password) and user.is_admin:
@@ -67,11 +74,12 @@ def authenticate(email: str, password: str, *, remote_addr: str | None = None) -
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         db.session.commit()
-        log.info("sign-in succeeded for %s from %s", email, remote_addr)
+        log.info("sign-in succeeded for %r from %s", email, remote_addr)
         return SignInOutcome(user=user)
     record_failure(email)
     db.session.commit()
-    log.warning("sign-in failed for %s from %s", email, remote_addr)
+    # %r: the email is whatever was typed, and must not be able to forge a log line.
+    log.warning("sign-in failed for %r from %s", email, remote_addr)
     return SignInOutcome(locked_seconds=lockout_remaining(email))
 
 
@@ -109,21 +117,27 @@ def check_new_admin(email: str, password: str) -> str:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise AdminError(f"invalid email: {exc}") from None
+    if len(email) > EMAIL_MAX:
+        raise AdminError(f"invalid email: at most {EMAIL_MAX} characters")
     problem = password_problem(password)
     if problem:
         raise AdminError(problem)
     return normalise_email(email)
 
 
-def create_or_promote_admin(
-    email: str, password: str, name: str | None = None
-) -> tuple[User, bool]:
-    """Create an admin, or make an existing user one; returns (user, created)."""
+NAME_MAX = 255
+
+
+def create_or_promote_admin(email: str, password: str, name: str | None = None) -> tuple[User, str]:
+    """Create an admin, make an existing user one, or give an admin a new password; returns the
+    user and what happened: "created", "promoted" or "updated"."""
     email = check_new_admin(email, password)
+    if name is not None and (len(name) > NAME_MAX or not name.strip()):
+        raise AdminError(f"the name must be 1 to {NAME_MAX} characters")
     start_write()
     user = db.session.scalar(sa.select(User).where(User.email == email))
-    created = user is None
-    if created:
+    outcome = "created" if user is None else "updated" if user.is_admin else "promoted"
+    if user is None:
         user = User(email=email, name=name or email.split("@")[0])
         db.session.add(user)
     elif name:
@@ -132,7 +146,7 @@ def create_or_promote_admin(
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()  # a new password ends the old sessions
     db.session.commit()
-    return user, created
+    return user, outcome
 
 
 def bootstrap_admin(email: str = "admin@example.com") -> tuple[User, str] | None:

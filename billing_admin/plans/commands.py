@@ -5,7 +5,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from billing_admin.db_errors import describe_database_error
+from billing_admin.db_errors import database_errors_in_one_line
 from billing_admin.plans.seeding import SeedError, seed_plans
 from billing_admin.plans.validation import PlanValidationError
 
@@ -16,6 +16,7 @@ from billing_admin.plans.validation import PlanValidationError
 @click.option("--force", is_flag=True, help="Overwrite existing plans with the templates' values.")
 @click.option("--dry-run", is_flag=True, help="Print what would happen; write nothing.")
 @with_appcontext
+@database_errors_in_one_line
 def seed_plans_command(include_annual: bool, include_promo: bool, force: bool, dry_run: bool):
     """Write the standard billing plans from templates, in one transaction."""
     try:
@@ -27,10 +28,8 @@ def seed_plans_command(include_annual: bool, include_promo: bool, force: bool, d
         )
     except (SeedError, PlanValidationError) as exc:
         raise click.ClickException(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise click.ClickException(
-            f"database error, nothing was written: {describe_database_error(exc)}"
-        ) from None
+    except SQLAlchemyError:
+        raise  # said in one line by database_errors_in_one_line
     except Exception as exc:
         current_app.logger.debug("seed-plans failed", exc_info=True)
         raise click.ClickException(

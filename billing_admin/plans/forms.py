@@ -4,7 +4,7 @@ shown beside their fields."""
 
 import json
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -17,6 +17,7 @@ from wtforms import (
     TextAreaField,
 )
 
+from billing_admin.parsing import whole_number
 from billing_admin.plans.spec import CURRENCIES, INTERVALS, QUOTA_KEYS, PlanSpec
 from billing_admin.plans.validation import (
     DESCRIPTION_MAX,
@@ -31,26 +32,20 @@ QUOTA_LABELS = {
     "tokens_output": "Output tokens per period",
     "requests": "Requests per period",
 }
-# Digits, optionally grouped by spaces, underscores or commas: "1 000 000", "1_000_000".
-WHOLE_NUMBER = re.compile(r"^-?\d{1,3}(?:[ _,\u00a0\u202f]?\d{3})*$|^-?\d+$")
-
-
-def parse_whole_number(text: str | None) -> int | None:
-    text = (text or "").strip()
-    if not WHOLE_NUMBER.match(text):
-        return None
-    return int(re.sub(r"[ _,\u00a0\u202f]", "", text))
+METADATA_MAX = 10_000
 
 
 def parse_price(text: str | None) -> Decimal | None:
     # A decimal comma is accepted too: Russian admins write 1490,50.
     text = (text or "").strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
-    if not re.fullmatch(r"-?\d+(\.\d+)?|-?\.\d+", text):
+    if not re.fullmatch(r"-?[0-9]{1,12}(\.[0-9]{1,12})?|-?\.[0-9]{1,12}", text):
         return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-        return None
+    price = Decimal(text)
+    return abs(price) if price.is_zero() else price  # "-0" is 0
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
 
 
 def describe_json_error(error: json.JSONDecodeError) -> str:
@@ -118,7 +113,7 @@ class PlanForm(FlaskForm):
         if price is None:
             _add_error(self.price, "Enter a number, like 490 or 490.50.")
         values["price"] = price
-        order = parse_whole_number(self.display_order.data)
+        order = whole_number(self.display_order.data, grouped=True)
         if order is None:
             _add_error(self.display_order, "Enter a whole number, like 0 or 5.")
         values["display_order"] = order
@@ -137,7 +132,7 @@ class PlanForm(FlaskForm):
             if unlimited.data:
                 quotas[key] = None
                 continue
-            number = parse_whole_number(field.data)
+            number = whole_number(field.data, grouped=True)
             if number is None:
                 _add_error(field, "Enter a whole number, or tick Unlimited.")
             quotas[key] = number
@@ -147,11 +142,21 @@ class PlanForm(FlaskForm):
         text = (self.plan_extra_metadata.data or "").strip()
         if not text:
             return None
+        if len(text) > METADATA_MAX:
+            _add_error(self.plan_extra_metadata, f"At most {METADATA_MAX:,} characters.")
+            return None
         try:
-            return json.loads(text)
+            return json.loads(text, parse_constant=_refuse_constant)
         except json.JSONDecodeError as error:
             _add_error(self.plan_extra_metadata, describe_json_error(error))
-            return None
+        except (ValueError, RecursionError):
+            # NaN/Infinity (not JSON, and PostgreSQL refuses them), absurdly long numbers, or
+            # nesting deeper than anyone means.
+            _add_error(
+                self.plan_extra_metadata,
+                "Not valid JSON: use plain numbers, strings, true/false/null, lists and objects.",
+            )
+        return None
 
     def show_service_errors(self, errors: dict[str, list[str]]) -> list[str]:
         """Put each rule's message beside its field; returns those that belong to no field."""

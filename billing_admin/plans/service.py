@@ -27,7 +27,14 @@ from billing_admin.plans.spec import (
     plan_values,
     to_json_value,
 )
-from billing_admin.plans.validation import NAME_MAX, PLAN_ID_MAX, PlanValidationError, check_plan
+from billing_admin.plans.validation import (
+    DISPLAY_ORDER_MAX,
+    NAME_MAX,
+    PLAN_ID_MAX,
+    RESERVED_PLAN_IDS,
+    PlanValidationError,
+    check_plan,
+)
 from billing_admin.subscribers.service import subscription_counts
 from billing_admin.transactions import start_write
 
@@ -52,6 +59,7 @@ class StaleEdit(Exception):
 class PriceChangeNeedsConfirmation(Exception):
     def __init__(self, active_subscriptions: int, old: Decimal, new: Decimal, currency: str):
         self.active_subscriptions = active_subscriptions
+        self.new_price = new
         super().__init__(
             f"The price changes from {old:.2f} to {new:.2f} {currency} while "
             f"{active_subscriptions:,} active subscriptions use this plan. The new price applies "
@@ -132,6 +140,7 @@ def _unused_id(base: str) -> str:
     taken = set(
         db.session.scalars(sa.select(Plan.id).where(Plan.id.like(f"{base[: PLAN_ID_MAX - 8]}%")))
     )
+    taken |= RESERVED_PLAN_IDS
     if base not in taken:
         return base
     number = 2
@@ -168,9 +177,12 @@ def update_plan(
     *,
     expected_version: int,
     actor: Actor,
-    price_change_confirmed: bool = False,
+    confirmed_price: Decimal | None = None,
 ) -> dict[str, dict]:
-    """Save an edit made on ``expected_version``; returns the changes (empty: nothing to save)."""
+    """Save an edit made on ``expected_version``; returns the changes (empty: nothing to save).
+
+    A new price for a plan with active subscribers needs ``confirmed_price`` equal to it: the
+    admin confirmed this price, not whichever price the form holds by then."""
     start_write()
     plan = get_plan(plan_id)
     if plan.version != expected_version:
@@ -182,7 +194,7 @@ def update_plan(
         return {}
     active = subscription_counts([plan_id]).get(plan_id, {}).get("active", 0)
     check_quota_change(plan.quotas, new_values["quotas"], active)
-    if "price" in changes and active and not price_change_confirmed:
+    if "price" in changes and active and confirmed_price != spec.price:
         raise PriceChangeNeedsConfirmation(active, plan.price, spec.price, spec.currency)
     for name in changes:
         setattr(plan, name, new_values[name])
@@ -229,7 +241,7 @@ def duplicate_plan(plan_id: str, actor: Actor) -> Plan:
         name=_fit(f"{source.name} (Copy)"),
         name_ru=_fit(f"{source.name_ru} (Копия)") if source.name_ru else None,
         is_active=False,
-        display_order=source.display_order + 1,
+        display_order=min(source.display_order + 1, DISPLAY_ORDER_MAX),
         plan_extra_metadata=None,
     )
     check_plan(copy)

@@ -55,7 +55,7 @@ class PlanSpec:
         """The spec as the column values it stores."""
         values = {name: getattr(self, name) for name in PLAN_FIELDS}
         values["features"] = list(self.features)
-        values["quotas"] = dict(self.quotas) if self.quotas is not None else None
+        values["quotas"] = normalise_quotas(self.quotas)
         values["plan_extra_metadata"] = (
             dict(self.plan_extra_metadata) if self.plan_extra_metadata is not None else None
         )
@@ -63,7 +63,15 @@ class PlanSpec:
 
 
 def plan_values(plan: Plan) -> dict[str, Any]:
-    return {name: getattr(plan, name) for name in PLAN_FIELDS}
+    values = {name: getattr(plan, name) for name in PLAN_FIELDS}
+    values["quotas"] = normalise_quotas(values["quotas"])
+    return values
+
+
+def normalise_quotas(quotas: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Every quota key present (a missing key means unlimited, the same as None), so two ways of
+    writing the same quotas compare equal."""
+    return None if quotas is None else {key: quotas.get(key) for key in QUOTA_KEYS}
 
 
 def diff_values(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:

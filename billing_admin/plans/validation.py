@@ -23,6 +23,9 @@ DISPLAY_ORDER_MAX = 1_000_000
 
 
 CONTROL_CHARACTERS = "Must not contain control characters."
+NOT_UNICODE = "Holds text that is not valid Unicode (a lone surrogate such as \\ud800)."
+# /admin/plans/new is the create page: a plan cannot have that id.
+RESERVED_PLAN_IDS = frozenset({"new"})
 
 
 class PlanValidationError(ValueError):
@@ -71,6 +74,10 @@ def plan_errors(spec: PlanSpec, *, check_id: bool = True) -> dict[str, list[str]
         fail("display_order", f"Must be a whole number from 0 to {DISPLAY_ORDER_MAX:,}.")
     if spec.plan_extra_metadata is not None and not isinstance(spec.plan_extra_metadata, dict):
         fail("plan_extra_metadata", "Must be a JSON object.")
+    elif not _all_text_encodable(spec.plan_extra_metadata):
+        fail("plan_extra_metadata", NOT_UNICODE)
+    if spec.id in RESERVED_PLAN_IDS:
+        fail("id", f"'{spec.id}' is reserved for a page of its own: choose another ID.")
     return errors
 
 
@@ -86,6 +93,21 @@ def _has_control_characters(value: Any) -> bool:
     return isinstance(value, str) and any(
         (ord(char) < 32 and char not in "\n\r\t") or ord(char) == 127 for char in value
     )
+
+
+def _all_text_encodable(value: Any) -> bool:
+    """Every string inside a JSON value can be written as UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_all_text_encodable(k) and _all_text_encodable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_all_text_encodable(item) for item in value)
+    return True
 
 
 def _is_int(value: Any) -> bool:

@@ -5,8 +5,9 @@ from flask_login import current_user
 
 from billing_admin.audit.service import Actor
 from billing_admin.auth.redirects import safe_next
+from billing_admin.parsing import whole_number
 from billing_admin.plans import service
-from billing_admin.plans.forms import PlanForm
+from billing_admin.plans.forms import PlanForm, parse_price
 from billing_admin.plans.rules import PlanRuleError
 from billing_admin.plans.spec import PLAN_FIELDS, diff_values, plan_values, to_json_value
 from billing_admin.plans.validation import PlanValidationError
@@ -75,7 +76,7 @@ def edit(plan_id: str):
         form.fill_from(service.spec_of(plan), plan.version)
     elif form.validate_on_submit():
         spec = form.to_spec(plan_id=plan_id)
-        expected_version = _whole(form.version.data)
+        expected_version = whole_number(form.version.data)
         if spec is not None and expected_version is None:
             form_error = "The form is missing the plan's version: reload the page."
         elif spec is not None:
@@ -85,14 +86,14 @@ def edit(plan_id: str):
                     spec,
                     expected_version=expected_version,
                     actor=_actor(),
-                    price_change_confirmed=request.form.get("confirm_price_change") == "yes",
+                    confirmed_price=parse_price(request.form.get("confirm_price_change")),
                 )
             except PlanValidationError as exc:
                 form_error = _first(form.show_service_errors(exc.errors))
             except PlanRuleError as exc:
                 form.show_service_errors({"quotas": [str(exc)]})
             except service.PriceChangeNeedsConfirmation as exc:
-                price_warning = str(exc)
+                price_warning = exc
             except service.StaleEdit as exc:
                 stale = _stale_comparison(exc.plan, spec)
                 form_error = str(exc) + "."
@@ -133,7 +134,11 @@ def _set_active(plan_id: str, active: bool):
 @bp.post("/<plan_id>/duplicate")
 def duplicate(plan_id: str):
     _plan_or_404(plan_id)
-    copy = service.duplicate_plan(plan_id, _actor())
+    try:
+        copy = service.duplicate_plan(plan_id, _actor())
+    except PlanValidationError as exc:
+        flash(f"Plan '{plan_id}' could not be duplicated: {exc}", "error")
+        return redirect(url_for("plans.detail", plan_id=plan_id))
     flash(
         f"Plan '{plan_id}' duplicated as '{copy.id}' (inactive). Review it, then activate it.",
         "success",
@@ -189,10 +194,6 @@ def _stale_comparison(stored, spec) -> list[tuple[str, object, object]]:
 
 def _back_to(default: str) -> str:
     return safe_next(request.form.get("next"), default)
-
-
-def _whole(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
 
 
 def _first(messages: list[str]) -> str | None:

@@ -16,7 +16,7 @@ def is_production(app: Flask) -> bool:
 
 
 def register_security_headers(app: Flask) -> None:
-    hsts = app.config.get("HSTS_ENABLED", is_production(app))
+    hsts = is_production(app)
 
     @app.after_request
     def set_security_headers(response: Response) -> Response:

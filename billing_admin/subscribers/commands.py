@@ -1,10 +1,11 @@
 """`flask seed-demo`: a thin shell over subscribers/demo.py."""
 
+import sys
+
 import click
 from flask.cli import with_appcontext
-from sqlalchemy.exc import SQLAlchemyError
 
-from billing_admin.db_errors import describe_database_error
+from billing_admin.db_errors import database_errors_in_one_line
 from billing_admin.subscribers.demo import MAX_SUBSCRIPTIONS, DemoError, seed_demo
 
 
@@ -19,21 +20,16 @@ from billing_admin.subscribers.demo import MAX_SUBSCRIPTIONS, DemoError, seed_de
 @click.option("--random-seed", type=int, help="Make the same data every time.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if there are subscriptions already.")
 @with_appcontext
+@database_errors_in_one_line
 def seed_demo_command(count: int, random_seed: int | None, if_empty: bool):
     """Add demo users and subscriptions spread over the plans, statuses and dates."""
     try:
-        with click.progressbar(
-            length=count, label="subscriptions", file=click.get_text_stream("stderr")
-        ) as bar:
+        with click.progressbar(length=count, label="subscriptions", file=sys.stderr) as bar:
             report = seed_demo(
                 count, random_seed=random_seed, if_empty=if_empty, progress=bar.update
             )
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise click.ClickException(
-            f"database error, nothing was written: {describe_database_error(exc)}"
-        ) from None
     if report.skipped:
         click.echo("there are subscriptions already: no demo data added (--if-empty)")
     else:

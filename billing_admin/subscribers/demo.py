@@ -26,10 +26,42 @@ TRIAL_DAYS = 14
 BATCH = 10_000
 MAX_SUBSCRIPTIONS = 10_000_000
 
-FIRST_NAMES = ("Anna", "Boris", "Daria", "Egor", "Irina", "Ivan", "Maria", "Nikita", "Olga",
-               "Pavel", "Sofia", "Timur", "Alex", "Emma", "Liam", "Noah", "Mia", "Lucas")  # fmt: skip
-LAST_NAMES = ("Ivanova", "Petrov", "Smirnova", "Kuznetsov", "Popova", "Volkov", "Sokolova",
-              "Lebedev", "Novikova", "Morozov", "Smith", "Brown", "Garcia", "Miller")  # fmt: skip
+FIRST_NAMES = (
+    "Anna",
+    "Boris",
+    "Daria",
+    "Egor",
+    "Irina",
+    "Ivan",
+    "Maria",
+    "Nikita",
+    "Olga",
+    "Pavel",
+    "Sofia",
+    "Timur",
+    "Alex",
+    "Emma",
+    "Liam",
+    "Noah",
+    "Mia",
+    "Lucas",
+)
+LAST_NAMES = (
+    "Ivanova",
+    "Petrov",
+    "Smirnova",
+    "Kuznetsov",
+    "Popova",
+    "Volkov",
+    "Sokolova",
+    "Lebedev",
+    "Novikova",
+    "Morozov",
+    "Smith",
+    "Brown",
+    "Garcia",
+    "Miller",
+)
 
 
 class DemoError(ValueError):
