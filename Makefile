@@ -11,13 +11,15 @@ export FLASK_APP := wsgi
 .PHONY: run test lint format install install-dev clean
 
 ## run: create .venv, install, migrate, seed the standard plans, create a first admin if there is
-## none (its password is printed once), serve on http://127.0.0.1:5000
+## none (its password is printed once), add 3,000 demo subscriptions to an empty database,
+## serve on http://127.0.0.1:5000
 # FLASK_DEBUG=1 is development mode: a secret key is generated in instance/ and the code reloads.
 # --no-debugger: even here, an error shows our error page, never an interactive traceback.
 run: install
 	FLASK_DEBUG=1 $(BIN)/flask db upgrade
 	FLASK_DEBUG=1 $(BIN)/flask seed-plans --include-annual --include-promo
 	FLASK_DEBUG=1 $(BIN)/flask bootstrap-admin
+	FLASK_DEBUG=1 $(BIN)/flask seed-demo --subscriptions 3000 --random-seed 1 --if-empty
 	FLASK_DEBUG=1 $(BIN)/flask run --host $(HOST) --port $(PORT) --no-debugger
 
 ## test: create .venv if needed, install with the dev extras, run pytest
