@@ -71,9 +71,15 @@ def audit_value(value: Any) -> str:
 
 
 def relative_time(epoch: int, now: int) -> str:
-    """ "in 12 days" or "3 days ago", rounded to the largest sensible unit (Babel)."""
+    """ "in 12 days" or "3 days ago" (Babel's wording): days from one day to two months, then
+    months or years; hours and minutes under a day."""
+    seconds = epoch - now
+    days = abs(seconds) / 86_400
+    # Babel picks the largest unit whose value reaches the threshold; a threshold equal to the
+    # number of days makes that unit "days" (weeks fall short of it, days meet it).
+    threshold = days if 1 <= days < 60 else 0.85
     return format_timedelta(
-        timedelta(seconds=epoch - now), add_direction=True, threshold=1.5, locale="en"
+        timedelta(seconds=seconds), add_direction=True, threshold=threshold, locale="en"
     )
 
 

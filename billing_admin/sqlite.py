@@ -6,6 +6,7 @@
   over BEGIN ourselves; a unit of work that will write can ask for ``BEGIN IMMEDIATE`` with the
   ``sqlite_begin_immediate`` execution option, so two writers queue instead of failing with
   "database is locked" when one upgrades its read lock.
+- LOWER() is replaced by one that folds every alphabet (searches are case-insensitive).
 - WAL lets the dashboard read while a writer (seed-demo, seed-plans) works; a larger page
   cache keeps a million-row table's indexes in memory.
 """
@@ -14,6 +15,10 @@ from sqlalchemy import Engine, event
 
 BUSY_TIMEOUT_MS = 30_000
 CACHE_KIB = 256 * 1024  # SQLite's default page cache is 2 MiB: far too small for a million rows
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -27,6 +32,9 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        # SQLite's own LOWER() folds ASCII letters only, so a case-insensitive search for
+        # "иван" would miss "Иван". Python's folds every alphabet.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()

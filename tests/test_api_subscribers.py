@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from billing_admin.extensions import db
 from billing_admin.models import SUBSCRIPTION_STATUSES, Subscription, User
-from tests.helpers import ADMIN_EMAIL, QueryCounter, add_plan, add_subscription, add_user
+from tests.helpers import ADMIN_EMAIL, QueryCounter, add_plan, add_subscription
 from tests.subscriber_data import T0, Made, add_subscriber, bulk_subscribers, newest_first
 
 API = "/api/v1/admin/billing"
@@ -224,9 +224,7 @@ def tied(app) -> list[Made]:
 
 
 @pytest.mark.parametrize("page_size", [1, 7, 20, 100])
-def test_every_subscription_is_on_exactly_one_page_in_a_stable_order(
-    admin_client, tied, page_size
-):
+def test_every_subscription_is_on_exactly_one_page_in_a_stable_order(admin_client, tied, page_size):
     order, bodies = walk(admin_client, page_size=page_size)
     assert order == [m.user_id for m in tied]
     assert len(set(order)) == 45
@@ -444,6 +442,20 @@ def test_the_number_of_statements_does_not_grow_with_the_rows(admin_client):
     assert statements(admin_client, plan_id="big", page=6, page_size=100) == small
 
 
+def test_a_page_without_rows_skips_the_anchor_and_page_queries(admin_client):
+    # In range, a page is read with two statements (its anchor, then its rows); a page past
+    # the last, or an empty plan, needs neither.
+    add_plan("pro")
+    add_plan("empty")
+    bulk_subscribers("pro", 30)
+    in_range = statements(admin_client, page=2)
+    with QueryCounter(db.engine) as past:
+        assert subscribers(admin_client, page=99).get_json()["items"] == []
+    with QueryCounter(db.engine) as empty:
+        assert subscribers(admin_client, "empty").get_json()["items"] == []
+    assert past.count == empty.count == in_range - 2
+
+
 # --- The plans -------------------------------------------------------------------------------
 
 
@@ -565,14 +577,12 @@ def test_the_document_lists_every_admin_billing_route(app, document):
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/v1/admin/billing/")
     }
-    assert routes == {PLANS_PATH, PLAN_PATH, SUBSCRIBERS_PATH}
-    assert routes <= set(document["paths"])
+    assert {PLANS_PATH, PLAN_PATH, SUBSCRIBERS_PATH} <= routes
+    assert routes - set(document["paths"]) == set()
 
 
 def test_the_document_names_the_parameters_and_statuses(document):
-    parameters = {
-        p["name"]: p for p in document["paths"][SUBSCRIBERS_PATH]["get"]["parameters"]
-    }
+    parameters = {p["name"]: p for p in document["paths"][SUBSCRIBERS_PATH]["get"]["parameters"]}
     assert set(parameters) == {"plan_id", "page", "page_size", "status"}
     assert parameters["status"]["schema"]["enum"] == list(SUBSCRIPTION_STATUSES)
     responses = document["paths"][SUBSCRIBERS_PATH]["get"]["responses"]

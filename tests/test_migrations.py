@@ -114,3 +114,27 @@ def test_the_upgraded_schema_keeps_subscriber_counts(empty_app):
         ("a", "canceled", 1),
         ("b", "active", 1),
     ]
+
+
+def test_downgrading_0004_keeps_the_counting_triggers(empty_app):
+    upgrade()
+    downgrade(revision="0003")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
+            "VALUES ('u', 'u@example.com', '', 'user', 1, 't')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO billing_plan (id, name, price, currency, interval, is_active, "
+            "display_order, created_at, updated_at, version) "
+            "VALUES ('a', 'A', 1, 'RUB', 'month', true, 0, 1, 1, 1)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO billing_subscription (id, user_id, plan_id, status, current_period_start, "
+            "current_period_end, cancel_at_period_end, created_at, updated_at) "
+            "VALUES ('s', 'u', 'a', 'active', 1, 2, false, 1, 1)"
+        )
+        count = connection.exec_driver_sql(
+            "SELECT count FROM billing_plan_subscription_count WHERE plan_id = 'a'"
+        ).scalar()
+    assert count == 1

@@ -1,6 +1,7 @@
 from flask import Blueprint, redirect, render_template, url_for
 
-from billing_admin.dashboard.service import overview_counts
+from billing_admin.dashboard import charts
+from billing_admin.dashboard.service import overview
 
 bp = Blueprint("dashboard", __name__)
 
@@ -12,4 +13,11 @@ def index():
 
 @bp.get("/admin/")
 def home():
-    return render_template("dashboard/home.html", counts=overview_counts())
+    figures = overview()
+    return render_template(
+        "dashboard/home.html",
+        figures=figures,
+        subscribers_chart=charts.subscribers_chart(figures.plans),
+        mrr_charts=charts.mrr_charts(figures.plans, figures.mrr_by_currency),
+        trend_chart=charts.trend_chart(figures.weeks),
+    )

@@ -33,8 +33,12 @@ class Subscription(db.Model):
     current_period_end: Mapped[int] = mapped_column(sa.BigInteger)
     cancel_at_period_end: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     trial_end: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # When the subscription was canceled (ours: the original keeps no such date). Churn and
+    # the cancellation trend are counted from it.
+    canceled_at: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
     extra_metadata: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch)
+    # Indexed on its own for "new subscriptions in the last 30 days" across every plan.
+    created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch, index=True)
     updated_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch, onupdate=now_epoch)
 
     def __repr__(self) -> str:

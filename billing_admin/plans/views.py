@@ -5,6 +5,8 @@ from flask_login import current_user
 
 from billing_admin.audit.service import Actor
 from billing_admin.auth.redirects import safe_next
+from billing_admin.dashboard import charts
+from billing_admin.dashboard.service import weekly_trend
 from billing_admin.parsing import whole_number
 from billing_admin.plans import service
 from billing_admin.plans.forms import PlanForm, parse_price
@@ -45,6 +47,11 @@ def detail(plan_id: str):
     return render_template(
         "plans/detail.html",
         summary=service.plan_summary(plan_id),
+        trend_chart=charts.trend_chart(
+            weekly_trend(plan_id=plan_id),
+            title="New and canceled subscriptions per week, last 12 weeks",
+            id="chart-plan-trend",
+        ),
         history=service.plan_history(plan_id),
         deletion_refusal=service.deletion_refusal(plan_id),
     )

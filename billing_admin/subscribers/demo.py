@@ -6,6 +6,7 @@ favour cheaper plans (or ``plan_weights``); statuses are spread like a real serv
 are consistent with the status and the plan's billing period.
 """
 
+import json
 import random
 import uuid
 from collections.abc import Callable
@@ -103,8 +104,8 @@ def seed_demo(
             users, subs = _batch(rng, plans, weights, first_number + done, size, now)
             # In index order, so each batch touches few pages of the plan indexes.
             subs.sort(key=lambda row: (row["plan_id"], row["created_at"]))
-            db.session.execute(sa.insert(User.__table__), users)
-            db.session.execute(sa.insert(Subscription.__table__), subs)
+            _insert(User.__table__, users)
+            _insert(Subscription.__table__, subs)
             done += size
             if progress:
                 progress(size)
@@ -113,6 +114,24 @@ def seed_demo(
         db.session.rollback()
         raise
     return DemoReport(subscriptions, subscriptions)
+
+
+def _insert(table: sa.Table, rows: list[dict]) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        # COPY: PostgreSQL's bulk path, one statement a batch, so the statement-level counting
+        # trigger fires once a batch (psycopg's executemany would send a statement a row).
+        columns = list(rows[0])
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        quoted = ", ".join(f'"{name}"' for name in columns)
+        with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([_copy_value(row[name]) for name in columns])
+    else:
+        db.session.execute(sa.insert(table), rows)  # executemany: SQLite's fastest path
+
+
+def _copy_value(value):
+    return value if not isinstance(value, dict) else json.dumps(value)
 
 
 def _weights(plans: list[Plan], given: dict[str, float] | None) -> list[float]:
@@ -126,11 +145,18 @@ def _weights(plans: list[Plan], given: dict[str, float] | None) -> list[float]:
 
 
 def _next_demo_number() -> int:
-    """Demo emails continue after the existing ones, so running the command twice adds more."""
-    count = db.session.scalar(
-        sa.select(sa.func.count(User.id)).where(User.email.like("demo%@example.com"))
-    )
-    return (count or 0) + 1
+    """Demo emails continue after the highest existing ``demoN@example.com``, so running the
+    command again adds more, even after some demo users were deleted."""
+    number = sa.cast(sa.func.substr(User.email, 5, sa.func.length(User.email) - 16), sa.BigInteger)
+    if db.session.get_bind().dialect.name == "postgresql":
+        is_demo = User.email.regexp_match(r"^demo[0-9]{1,18}@example\.com$")
+    else:
+        is_demo = sa.and_(
+            User.email.op("GLOB")("demo[0-9]*@example.com"),
+            User.email.op("NOT GLOB")("demo*[^0-9]*@example.com"),
+        )
+    highest = db.session.scalar(sa.select(sa.func.max(number)).where(is_demo))
+    return (highest or 0) + 1
 
 
 def ordered_uuid(rng: random.Random, sequence: int) -> str:
@@ -177,7 +203,7 @@ def _batch(rng, plans, weights, first_number, size, now):
 
 def _dates(rng, status: str, period: int, created: int, now: int) -> dict:
     """Dates that make sense together for a subscription in ``status``."""
-    cancel_at_period_end, trial_end = False, None
+    cancel_at_period_end, trial_end, canceled_at = False, None, None
     if status == "trialing":
         created = now - rng.randrange(TRIAL_DAYS * DAY)
         start, end = created, created + TRIAL_DAYS * DAY
@@ -186,6 +212,7 @@ def _dates(rng, status: str, period: int, created: int, now: int) -> dict:
         # Ended at some point between its first period and now.
         end = rng.randint(min(created + period, now), now)
         start = max(created, end - period)
+        canceled_at = end
     elif status == "past_due":
         end = now - rng.randrange(1, 10 * DAY)  # the renewal failed a few days ago
         created = min(created, end - period)
@@ -200,6 +227,7 @@ def _dates(rng, status: str, period: int, created: int, now: int) -> dict:
         "current_period_end": end,
         "cancel_at_period_end": cancel_at_period_end,
         "trial_end": trial_end,
+        "canceled_at": canceled_at,
         "created_at": created,
-        "updated_at": max(created, min(now, start)),
+        "updated_at": canceled_at or max(created, min(now, start)),
     }

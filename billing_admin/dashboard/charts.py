@@ -1,0 +1,254 @@
+"""Charts drawn on the server as SVG: no JavaScript, nothing inline for the CSP to refuse.
+
+These functions turn numbers into shapes (bars, ticks, labels) in a fixed coordinate space;
+templates/_macros/charts.html draws them, with a title, axis labels, a text alternative and a
+table of the same numbers. Colours come from CSS classes (static/css/app.css), so the charts
+follow the light or dark theme.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+WIDTH = 640
+PLOT_LEFT = 64
+PLOT_RIGHT = 16
+PLOT_TOP = 16
+PLOT_BOTTOM = 84
+HEIGHT = 320
+ROTATE_LABELS_FROM = 7  # categories; fewer fit side by side
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    series: str  # a CSS class suffix: chart-series-<series>
+    label: str  # shown on hover (SVG <title>)
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    description: str  # the text alternative
+    x_axis: str
+    y_axis: str
+    bars: list[Bar]
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    legend: list[tuple[str, str]]  # (series, label)
+    table_head: list[str]
+    table_rows: list[list[str]]
+    width: int = WIDTH
+    height: int = HEIGHT
+    plot_left: int = PLOT_LEFT
+    plot_bottom: int = HEIGHT - PLOT_BOTTOM
+    plot_right: int = WIDTH - PLOT_RIGHT
+    rotate_x_labels: bool = False
+
+
+def nice_maximum(value: float) -> float:
+    """The axis top: 1, 2 or 5 times a power of ten, at or above ``value`` (at least 1)."""
+    if value <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power  # pragma: no cover - the loop always returns
+
+
+def axis_number(value: float) -> str:
+    """Short tick labels that fit beside the axis: 750, 2.5K, 1.5M (the tables are exact)."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"{value / size:.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{value:g}"
+
+
+def _y_ticks(top: float) -> list[Tick]:
+    plot_height = HEIGHT - PLOT_BOTTOM - PLOT_TOP
+    return [
+        Tick(HEIGHT - PLOT_BOTTOM - plot_height * i / 4, axis_number(top * i / 4)) for i in range(5)
+    ]
+
+
+def _scale(value: float, top: float) -> float:
+    return (HEIGHT - PLOT_BOTTOM - PLOT_TOP) * value / top
+
+
+def stacked_bars(
+    *,
+    id: str,
+    title: str,
+    x_axis: str,
+    y_axis: str,
+    categories: list[str],
+    series: list[tuple[str, str, list[float]]],  # (css series, label, one value a category)
+    format_value=lambda v: f"{v:,.0f}",
+) -> Chart:
+    """One bar a category, its series stacked; with a single series, plain bars."""
+    totals = [sum(values[i] for _, _, values in series) for i in range(len(categories))]
+    top = nice_maximum(max(totals, default=0))
+    slot = (WIDTH - PLOT_LEFT - PLOT_RIGHT) / max(1, len(categories))
+    bar_width = slot * 0.6
+    bars, x_ticks = [], []
+    for i, category in enumerate(categories):
+        x = PLOT_LEFT + slot * i + (slot - bar_width) / 2
+        base = HEIGHT - PLOT_BOTTOM
+        for css, label, values in series:
+            height = _scale(values[i], top)
+            if values[i]:
+                bars.append(Bar(x, base - height, bar_width, height, css,
+                                f"{category}: {label} {format_value(values[i])}"))  # fmt: skip
+            base -= height
+        x_ticks.append(Tick(x + bar_width / 2, category))
+    head = [x_axis] + [label for _, label, _ in series] + (["Total"] if len(series) > 1 else [])
+    rows = [
+        [category]
+        + [format_value(values[i]) for _, _, values in series]
+        + ([format_value(totals[i])] if len(series) > 1 else [])
+        for i, category in enumerate(categories)
+    ]
+    description = f"{title}. " + "; ".join(
+        f"{category}: {format_value(totals[i])}"
+        + (
+            " ("
+            + ", ".join(
+                f"{label} {format_value(values[i])}" for _, label, values in series if values[i]
+            )
+            + ")"
+            if len(series) > 1 and totals[i]
+            else ""
+        )
+        for i, category in enumerate(categories)
+    )
+    return Chart(
+        id=id,
+        title=title,
+        description=description if categories else f"{title}: no data yet.",
+        x_axis=x_axis,
+        y_axis=y_axis,
+        bars=bars,
+        x_ticks=x_ticks,
+        y_ticks=_y_ticks(top),
+        rotate_x_labels=len(categories) >= ROTATE_LABELS_FROM,
+        legend=[(css, label) for css, label, _ in series],
+        table_head=head,
+        table_rows=rows,
+    )
+
+
+def grouped_bars(
+    *,
+    id: str,
+    title: str,
+    x_axis: str,
+    y_axis: str,
+    categories: list[str],
+    series: list[tuple[str, str, list[float]]],
+    format_value=lambda v: f"{v:,.0f}",
+) -> Chart:
+    """Side by side bars a category, one a series (new beside canceled, for each week)."""
+    top = nice_maximum(max((max(values, default=0) for _, _, values in series), default=0))
+    slot = (WIDTH - PLOT_LEFT - PLOT_RIGHT) / max(1, len(categories))
+    bar_width = slot * 0.8 / max(1, len(series))
+    bars, x_ticks = [], []
+    for i, category in enumerate(categories):
+        left = PLOT_LEFT + slot * i + slot * 0.1
+        for j, (css, label, values) in enumerate(series):
+            height = _scale(values[i], top)
+            x = left + bar_width * j
+            if values[i]:
+                bars.append(Bar(x, HEIGHT - PLOT_BOTTOM - height, bar_width, height, css,
+                                f"{category}: {label} {format_value(values[i])}"))  # fmt: skip
+        x_ticks.append(Tick(left + bar_width * len(series) / 2, category))
+    rows = [
+        [category] + [format_value(values[i]) for _, _, values in series]
+        for i, category in enumerate(categories)
+    ]
+    description = f"{title}. " + "; ".join(
+        f"{category}: "
+        + ", ".join(f"{label} {format_value(values[i])}" for _, label, values in series)
+        for i, category in enumerate(categories)
+    )
+    return Chart(
+        id=id,
+        title=title,
+        description=description,
+        x_axis=x_axis,
+        y_axis=y_axis,
+        bars=bars,
+        x_ticks=x_ticks,
+        y_ticks=_y_ticks(top),
+        rotate_x_labels=len(categories) >= ROTATE_LABELS_FROM,
+        legend=[(css, label) for css, label, _ in series],
+        table_head=[x_axis] + [label for _, label, _ in series],
+        table_rows=rows,
+    )
+
+
+# The dashboard's charts, from the figures of dashboard/service.py.
+
+CURRENT_STATUSES = (("active", "Active"), ("trialing", "Trialing"), ("past_due", "Past due"),
+                    ("paused", "Paused"))  # fmt: skip
+
+
+def subscribers_chart(plans) -> Chart:
+    names = [share.summary.plan.name for share in plans]
+    return stacked_bars(
+        id="chart-subscribers",
+        title="Current subscribers per plan, by status",
+        x_axis="Plan",
+        y_axis="Subscribers",
+        categories=names,
+        series=[
+            (status, label, [share.summary.counts[status] for share in plans])
+            for status, label in CURRENT_STATUSES
+        ],
+    )
+
+
+def mrr_charts(plans, mrr_by_currency) -> list[Chart]:
+    """One chart a currency: amounts in different currencies never share an axis."""
+    result = []
+    for currency in mrr_by_currency:
+        in_currency = [share for share in plans if share.summary.plan.currency == currency]
+        result.append(
+            stacked_bars(
+                id=f"chart-mrr-{currency.lower()}",
+                title=f"MRR per plan, {currency}",
+                x_axis="Plan",
+                y_axis=f"MRR ({currency})",
+                categories=[share.summary.plan.name for share in in_currency],
+                series=[("mrr", "MRR", [float(share.summary.mrr) for share in in_currency])],
+                format_value=lambda v: f"{v:,.2f}",
+            )
+        )
+    return result
+
+
+def trend_chart(
+    weeks, title="New and canceled subscriptions per week, last 12 weeks", id="chart-trend"
+) -> Chart:
+    labels = [datetime.fromtimestamp(week.start, UTC).strftime("%d %b") for week in weeks]
+    return grouped_bars(
+        id=id,
+        title=title,
+        x_axis="Week starting",
+        y_axis="Subscriptions",
+        categories=labels,
+        series=[
+            ("new", "New", [week.new for week in weeks]),
+            ("canceled", "Canceled", [week.canceled for week in weeks]),
+        ],
+    )
