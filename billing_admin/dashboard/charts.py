@@ -71,7 +71,7 @@ def axis_number(value: float) -> str:
     """Short tick labels that fit beside the axis: 750, 2.5K, 1.5M (the tables are exact)."""
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
         if abs(value) >= size:
-            return f"{value / size:.1f}".rstrip("0").rstrip(".") + suffix
+            return f"{value / size:.2f}".rstrip("0").rstrip(".") + suffix
     return f"{value:g}"
 
 
