@@ -27,6 +27,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "Unknown plan",
         405: "The API is read-only: only GET, HEAD and OPTIONS",
         500: "Unexpected failure (logged on the server)",
+        503: "The database is unavailable; try again in a moment",
     }
     return {str(code): {**ERROR, "description": meanings[code]} for code in codes}
 
@@ -62,7 +63,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Every plan, in display order, with subscriber counts and MRR",
                     "responses": {
                         "200": _json("PlanList", "The plans"),
-                        **_errors(401, 403, 405),
+                        **_errors(401, 403, 405, 503),
                     },
                 }
             },
@@ -73,7 +74,7 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [PLAN_ID],
                     "responses": {
                         "200": _json("Plan", "The plan"),
-                        **_errors(401, 403, 404, 405),
+                        **_errors(401, 403, 404, 405, 503),
                     },
                 }
             },
@@ -114,7 +115,7 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json("PaginatedSubscribers", "A page of subscribers"),
-                        **_errors(400, 401, 403, 404, 405, 500),
+                        **_errors(400, 401, 403, 404, 405, 500, 503),
                     },
                 }
             },

@@ -1,8 +1,9 @@
 """One error handler for every HTTP error: JSON ``{"detail": ...}`` under ``/api/``, else a page."""
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, ServiceUnavailable
 
 from billing_admin.auth.guard import is_api_request
 from billing_admin.extensions import db
@@ -10,6 +11,7 @@ from billing_admin.extensions import db
 CSRF_EXPIRED = (
     "This form has expired or was not sent from this site. Reload the page and try again."
 )
+DATABASE_UNAVAILABLE = "The database is unavailable. Nothing was changed; try again in a moment."
 
 
 def render_error(error: HTTPException):
@@ -26,14 +28,39 @@ def render_csrf_error(error: CSRFError):
     return render_error(BadRequest(CSRF_EXPIRED))
 
 
+def render_database_unavailable(error: DBAPIError):
+    """The database did not answer (down, restarting, unreachable): 503, logged, no traceback
+    to the client. The pool's pre-ping replaces dead connections, so once the database is back
+    the next request works without a restart. Other database errors are bugs: a 500."""
+    if not isinstance(error, OperationalError | InterfaceError):
+        return render_internal_error(InternalServerError(original_exception=error))
+    current_app.logger.error(
+        "database unavailable on %s %s: %s", request.method, request.path, error.orig or error
+    )
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        db.session.remove()
+    return render_error(ServiceUnavailable(DATABASE_UNAVAILABLE))
+
+
 def render_internal_error(error: InternalServerError):
-    # Flask has already logged the unhandled exception with its traceback (app.log_exception);
-    # here we only undo the failed unit of work and show a plain message.
-    db.session.rollback()
+    original = getattr(error, "original_exception", None)
+    if isinstance(original, DBAPIError) and not isinstance(original, InternalServerError):
+        current_app.logger.error(
+            "database error on %s %s", request.method, request.path, exc_info=original
+        )
+    # Flask has already logged any other unhandled exception with its traceback
+    # (app.log_exception); here we only undo the failed unit of work and show a plain message.
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        db.session.remove()
     return render_error(InternalServerError())
 
 
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(DBAPIError, render_database_unavailable)
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(CSRFError, render_csrf_error)
     app.register_error_handler(InternalServerError, render_internal_error)
