@@ -8,6 +8,7 @@ from typing import Any
 
 from billing_admin.models import SUBSCRIPTION_STATUSES
 from billing_admin.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from billing_admin.subscribers.service import API_FIELDS
 
 ERROR = {"$ref": "#/components/responses/Error"}
 
@@ -139,14 +140,7 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "PlanSubscriber": {
                     "type": "object",
-                    "required": [
-                        "user_id",
-                        "email",
-                        "name",
-                        "subscription_status",
-                        "subscribed_at",
-                        "current_period_end",
-                    ],
+                    "required": list(API_FIELDS),
                     "properties": {
                         "user_id": {"type": "string"},
                         "email": {"type": "string"},

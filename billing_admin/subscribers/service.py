@@ -31,6 +31,16 @@ from billing_admin.pagination import Page, normalise_paging
 from billing_admin.plans.errors import PlanNotFound
 
 SEARCH_MAX = 100
+# The original system's PlanSubscriberModel: the JSON item, its OpenAPI schema and the CSV
+# columns all follow this list.
+API_FIELDS = (
+    "user_id",
+    "email",
+    "name",
+    "subscription_status",
+    "subscribed_at",
+    "current_period_end",
+)
 EXPORT_BATCH = 1_000
 
 

@@ -13,6 +13,7 @@ from billing_admin.pagination import PAGE_SIZE_CHOICES
 from billing_admin.plans.errors import PlanNotFound
 from billing_admin.plans.service import get_plan
 from billing_admin.subscribers.service import (
+    API_FIELDS,
     SubscriberFilter,
     SubscriberRow,
     iter_subscribers,
@@ -21,15 +22,7 @@ from billing_admin.subscribers.service import (
 
 bp = Blueprint("subscribers", __name__, url_prefix="/admin/plans")
 
-CSV_HEADER = (
-    "user_id",
-    "email",
-    "name",
-    "subscription_status",
-    "subscribed_at",
-    "current_period_end",
-    "cancel_at_period_end",
-)
+CSV_HEADER = (*API_FIELDS, "cancel_at_period_end")
 
 
 def _filter_args() -> tuple[str | None, str | None]:
