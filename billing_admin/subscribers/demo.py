@@ -209,8 +209,10 @@ def _dates(rng, status: str, period: int, created: int, now: int) -> dict:
         start, end = created, created + TRIAL_DAYS * DAY
         trial_end = end
     elif status == "canceled":
-        # Ended at some point between its first period and now.
-        end = rng.randint(min(created + period, now), now)
+        # Ended after its first period, or (if that is not over yet) during it: never piled up
+        # on the moment of seeding.
+        first_period_end = created + period
+        end = rng.randint(first_period_end if first_period_end < now else created + 1, now)
         start = max(created, end - period)
         canceled_at = end
     elif status == "past_due":
