@@ -10,7 +10,6 @@ import re
 import sqlite3
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
 SCREENSHOTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
