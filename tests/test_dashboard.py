@@ -233,7 +233,7 @@ def test_the_page_shows_the_key_figures(pinned_client):
 def test_the_page_shows_each_plans_subscribers_mrr_and_share(pinned_client):
     add_known_data()
     (plans,) = [t for t in dashboard(pinned_client).tables if "striped" in t.css_class]
-    assert plans.head == ["Plan", "Subscribers", "Active", "MRR", "Share of MRR"]
+    assert plans.head == ["Plan", "Subscribers", "Active + trialing", "MRR", "Share of MRR"]
     assert plans.rows == [
         ["Daily", "active 2 trialing 1", "3", "600.00 RUB", "22.5% of RUB"],  # 600/2669.67
         ["Weekly", "active 1 past due 3 paused 2 canceled 3", "1", "433.00 RUB", "16.2% of RUB"],
