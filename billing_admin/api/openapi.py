@@ -41,6 +41,9 @@ PLAN_ID = {
 }
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+# Any text: what is not a whole number in range is normalised, never refused. The one
+# exception is the NUL character, which no request may carry (a 400, security/input.py).
+NORMALISED_NUMBER = {"type": "string", "pattern": "^[^\\x00]*$"}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -96,7 +99,7 @@ def openapi_document() -> dict[str, Any]:
                             "in": "query",
                             "required": False,
                             "description": "1-based page number (default 1)",
-                            "schema": {"type": "string"},
+                            "schema": NORMALISED_NUMBER,
                         },
                         {
                             "name": "page_size",
@@ -104,14 +107,15 @@ def openapi_document() -> dict[str, Any]:
                             "required": False,
                             "description": f"Items per page, 1 to {MAX_PAGE_SIZE} "
                             f"(default {DEFAULT_PAGE_SIZE})",
-                            "schema": {"type": "string"},
+                            "schema": NORMALISED_NUMBER,
                         },
                         {
                             "name": "status",
                             "in": "query",
                             "required": False,
-                            "description": "Only subscriptions in this status",
-                            "schema": {"type": "string", "enum": statuses},
+                            "description": "Only subscriptions in this status; empty: all. "
+                            "Any other value is a 400 naming the valid ones.",
+                            "schema": {"type": "string", "enum": [*statuses, ""]},
                         },
                     ],
                     "responses": {

@@ -1,12 +1,12 @@
 """One error handler for every HTTP error: JSON ``{"detail": ...}`` under ``/api/``, else a page."""
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, ServiceUnavailable
 
 from billing_admin.auth.guard import is_api_request
-from billing_admin.extensions import db
+from billing_admin.extensions import db, login_manager
 
 CSRF_EXPIRED = (
     "This form has expired or was not sent from this site. Reload the page and try again."
@@ -37,6 +37,7 @@ def render_database_unavailable(error: DBAPIError):
     current_app.logger.error(
         "database unavailable on %s %s: %s", request.method, request.path, error.orig or error
     )
+    _forget_user()
     try:
         db.session.rollback()
     except DBAPIError:
@@ -44,9 +45,18 @@ def render_database_unavailable(error: DBAPIError):
     return render_error(ServiceUnavailable(DATABASE_UNAVAILABLE))
 
 
+def _forget_user() -> None:
+    """The error page must not ask a failing database who is signed in: Flask-Login loads the
+    user for every template (its context processor) unless this request already has one in
+    ``g._login_user``, its own cache. An anonymous user there means no query."""
+    g.database_unavailable = True
+    g._login_user = login_manager.anonymous_user()
+
+
 def render_internal_error(error: InternalServerError):
     original = getattr(error, "original_exception", None)
     if isinstance(original, DBAPIError) and not isinstance(original, InternalServerError):
+        _forget_user()
         current_app.logger.error(
             "database error on %s %s", request.method, request.path, exc_info=original
         )

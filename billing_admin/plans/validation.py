@@ -4,6 +4,7 @@
 and the command can print them on one line.
 """
 
+import math
 import re
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,7 @@ DISPLAY_ORDER_MAX = 1_000_000
 
 CONTROL_CHARACTERS = "Must not contain control characters."
 NOT_UNICODE = "Holds text that is not valid Unicode (a lone surrogate such as \\ud800)."
+METADATA_DEPTH_MAX = 20
 # /admin/plans/new is the create page: a plan cannot have that id.
 RESERVED_PLAN_IDS = frozenset({"new"})
 
@@ -74,8 +76,10 @@ def plan_errors(spec: PlanSpec, *, check_id: bool = True) -> dict[str, list[str]
         fail("display_order", f"Must be a whole number from 0 to {DISPLAY_ORDER_MAX:,}.")
     if spec.plan_extra_metadata is not None and not isinstance(spec.plan_extra_metadata, dict):
         fail("plan_extra_metadata", "Must be a JSON object.")
-    elif not _all_text_encodable(spec.plan_extra_metadata):
-        fail("plan_extra_metadata", NOT_UNICODE)
+    else:
+        problem = _json_problem(spec.plan_extra_metadata)
+        if problem:
+            fail("plan_extra_metadata", problem)
     if spec.id in RESERVED_PLAN_IDS:
         fail("id", f"'{spec.id}' is reserved for a page of its own: choose another ID.")
     return errors
@@ -95,19 +99,28 @@ def _has_control_characters(value: Any) -> bool:
     )
 
 
-def _all_text_encodable(value: Any) -> bool:
-    """Every string inside a JSON value can be written as UTF-8."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_all_text_encodable(k) and _all_text_encodable(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return all(_all_text_encodable(item) for item in value)
-    return True
+def _json_problem(value: Any) -> str | None:
+    """What makes a JSON value unstorable: text that is not valid Unicode, a number that is not
+    finite (1e400 reads as Infinity, which JSON has not), or nesting deeper than
+    METADATA_DEPTH_MAX. Walked with a stack, so no depth can exhaust Python's recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > METADATA_DEPTH_MAX:
+            return f"Nested more than {METADATA_DEPTH_MAX} levels deep."
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return NOT_UNICODE
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "Holds a number too large to store."
+        elif isinstance(item, dict):
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def _is_int(value: Any) -> bool:

@@ -83,7 +83,7 @@ class SubscriberFilter:
     @classmethod
     def parse(cls, plan_id: str, status: str | None, search: str | None) -> "SubscriberFilter":
         """Checked filters; an unknown status raises UnknownStatus."""
-        status = (status or "").strip() or None
+        status = status or None  # absent or empty: every status
         if status is not None and status not in SUBSCRIPTION_STATUSES:
             raise UnknownStatus(status)
         search = (search or "").strip()[:SEARCH_MAX] or None
