@@ -16,11 +16,18 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from billing_admin import clock
 from billing_admin.config import normalise_database_url
 from billing_admin.extensions import db
 from tests.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, AuthActions, add_user, make_app
+
+# Property tests (Hypothesis, Schemathesis) draw the same examples on every run: CI must not pass
+# or fail by chance. Set HYPOTHESIS_PROFILE=explore to draw new ones while hunting for bugs.
+settings.register_profile("repeatable", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", database=None, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])

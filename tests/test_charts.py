@@ -97,10 +97,22 @@ def test_every_chart_labels_both_axes(page):
 def test_each_y_axis_runs_from_zero_to_a_round_number_above_the_largest_bar(page):
     ticks = {chart_id: page.chart(chart_id).y_ticks for chart_id in page.figure_blocks()}
     assert {chart_id: [label for _, label in t] for chart_id, t in ticks.items()} == {
-        "chart-subscribers": ["0", "2.5", "5", "7.5", "10"],  # largest stack: Weekly, 6
+        "chart-subscribers": [
+            "0",
+            "2",
+            "4",
+            "6",
+            "8",
+        ],  # largest stack: Weekly, 6 (counts: whole steps)
         "chart-mrr-rub": ["0", "500", "1K", "1.5K", "2K"],  # largest: Monthly, 1,470.00
         "chart-mrr-usd": ["0", "5", "10", "15", "20"],  # largest: USD Monthly, 20.00
-        "chart-trend": ["0", "0.5", "1", "1.5", "2"],  # largest: 2 new in the week of 11 Dec
+        "chart-trend": [
+            "0",
+            "1",
+            "2",
+            "3",
+            "4",
+        ],  # largest: 2 new in the week of 11 Dec (whole steps)
     }
     for t in ticks.values():  # evenly spaced, upwards
         steps = {round(t[i][0] - t[i + 1][0], 1) for i in range(len(t) - 1)}
@@ -176,8 +188,8 @@ def test_a_plan_of_30_active_and_10_trialing_draws_active_three_times_as_tall(
     chart = page.chart("chart-subscribers")
     active, trialing = chart.bar("Pro: Active 30"), chart.bar("Pro: Trialing 10")
     assert active["height"] == 3 * trialing["height"]
-    assert [label for _, label in chart.y_ticks] == ["0", "12.5", "25", "37.5", "50"]
-    _, per_unit = chart.scale()  # 40 of the axis's 50: four fifths of its height
+    assert [label for _, label in chart.y_ticks] == ["0", "10", "20", "30", "40"]
+    _, per_unit = chart.scale()  # 40 of the axis's 40: its whole height
     assert abs(active["height"] + trialing["height"] - 40 * per_unit) <= HALF_A_ROUNDING
     assert chart.table.rows == [["Pro", "30", "10", "0", "0", "40"]]
 
@@ -374,3 +386,25 @@ def test_plan_names_with_markup_characters_keep_the_svg_well_formed(pinned_clien
     chart = Page(html).chart("chart-subscribers")
     assert chart.bar(f"{name}: Active 1")["series"] == "active"
     assert chart.description.endswith(f"{name}: 1 (Active 1)")
+
+
+@pytest.mark.parametrize(
+    ("largest", "top"),
+    [
+        (0, 4),
+        (1, 4),
+        (2, 4),
+        (6, 8),
+        (10, 12),
+        (40, 40),
+        (50, 80),
+        (850, 1000),
+        (3000, 4000),
+        (99, 100),
+    ],
+)
+def test_count_axes_step_in_whole_numbers(largest, top):
+    maximum = charts.whole_number_maximum(largest)
+    assert maximum == top
+    assert maximum >= largest
+    assert maximum / 4 == int(maximum / 4)

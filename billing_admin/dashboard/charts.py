@@ -67,6 +67,18 @@ def nice_maximum(value: float) -> float:
     return 10 * power  # pragma: no cover - the loop always returns
 
 
+def whole_number_maximum(value: float) -> float:
+    """The axis top for counts: four equal steps of a whole, round size (1, 2, 2.5, 3 or 5 times
+    a power of ten), so no gridline reads "0.5 subscriptions"."""
+    needed = max(1.0, value / 4)
+    power = 10 ** math.floor(math.log10(needed))
+    for multiple in (1, 2, 2.5, 3, 5, 10):
+        step = multiple * power
+        if step >= needed and step == int(step):
+            return 4 * step
+    return 4 * 10 * power  # pragma: no cover - the loop always returns
+
+
 def axis_number(value: float) -> str:
     """Short tick labels that fit beside the axis: 750, 2.5K, 1.5M (the tables are exact)."""
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
@@ -95,10 +107,11 @@ def stacked_bars(
     categories: list[str],
     series: list[tuple[str, str, list[float]]],  # (css series, label, one value a category)
     format_value=lambda v: f"{v:,.0f}",
+    whole_numbers: bool = False,
 ) -> Chart:
     """One bar a category, its series stacked; with a single series, plain bars."""
     totals = [sum(values[i] for _, _, values in series) for i in range(len(categories))]
-    top = nice_maximum(max(totals, default=0))
+    top = (whole_number_maximum if whole_numbers else nice_maximum)(max(totals, default=0))
     slot = (WIDTH - PLOT_LEFT - PLOT_RIGHT) / max(1, len(categories))
     bar_width = slot * 0.6
     bars, x_ticks = [], []
@@ -157,9 +170,11 @@ def grouped_bars(
     categories: list[str],
     series: list[tuple[str, str, list[float]]],
     format_value=lambda v: f"{v:,.0f}",
+    whole_numbers: bool = False,
 ) -> Chart:
     """Side by side bars a category, one a series (new beside canceled, for each week)."""
-    top = nice_maximum(max((max(values, default=0) for _, _, values in series), default=0))
+    largest = max((max(values, default=0) for _, _, values in series), default=0)
+    top = (whole_number_maximum if whole_numbers else nice_maximum)(largest)
     slot = (WIDTH - PLOT_LEFT - PLOT_RIGHT) / max(1, len(categories))
     bar_width = slot * 0.8 / max(1, len(series))
     bars, x_ticks = [], []
@@ -215,6 +230,7 @@ def subscribers_chart(plans) -> Chart:
             (status, label, [share.summary.counts[status] for share in plans])
             for status, label in CURRENT_STATUSES
         ],
+        whole_numbers=True,
     )
 
 
@@ -251,4 +267,5 @@ def trend_chart(
             ("new", "New", [week.new for week in weeks]),
             ("canceled", "Canceled", [week.canceled for week in weeks]),
         ],
+        whole_numbers=True,
     )
