@@ -75,7 +75,7 @@ def test_every_chart_is_well_formed_svg_with_role_img_a_title_and_a_text_alterna
 def test_each_chart_is_titled_as_its_caption_says(page):
     titles = {chart_id: page.chart(chart_id).title for chart_id in page.figure_blocks()}
     assert titles == {
-        "chart-subscribers": "Current subscribers per plan, by status",
+        "chart-subscribers": "Active subscribers per plan, by status",
         "chart-mrr-rub": "MRR per plan, RUB",
         "chart-mrr-usd": "MRR per plan, USD",
         "chart-trend": "New and canceled subscriptions per week, last 12 weeks",
@@ -97,13 +97,7 @@ def test_every_chart_labels_both_axes(page):
 def test_each_y_axis_runs_from_zero_to_a_round_number_above_the_largest_bar(page):
     ticks = {chart_id: page.chart(chart_id).y_ticks for chart_id in page.figure_blocks()}
     assert {chart_id: [label for _, label in t] for chart_id, t in ticks.items()} == {
-        "chart-subscribers": [
-            "0",
-            "2",
-            "4",
-            "6",
-            "8",
-        ],  # largest stack: Weekly, 6 (counts: whole steps)
+        "chart-subscribers": ["0", "1", "2", "3", "4"],  # largest stack 3 (whole steps)
         "chart-mrr-rub": ["0", "500", "1K", "1.5K", "2K"],  # largest: Monthly, 1,470.00
         "chart-mrr-usd": ["0", "5", "10", "15", "20"],  # largest: USD Monthly, 20.00
         "chart-trend": [
@@ -121,13 +115,13 @@ def test_each_y_axis_runs_from_zero_to_a_round_number_above_the_largest_bar(page
 
 def test_the_text_alternative_states_the_figures(page):
     assert page.chart("chart-subscribers").description == (
-        "Current subscribers per plan, by status. "
+        "Active subscribers per plan, by status. "
         "Daily: 3 (Active 2, Trialing 1); "
-        "Weekly: 6 (Active 1, Past due 3, Paused 2); "
-        "Monthly: 4 (Active 3, Paused 1); "
+        "Weekly: 1 (Active 1); "
+        "Monthly: 3 (Active 3); "
         "Yearly: 3 (Active 2, Trialing 1); "
         "USD Monthly: 1 (Active 1); "
-        "USD Yearly: 2 (Active 1, Past due 1)"
+        "USD Yearly: 1 (Active 1)"
     )
     assert page.chart("chart-mrr-rub").description == (
         "MRR per plan, RUB. Daily: 600.00; Weekly: 433.00; Monthly: 1,470.00; Yearly: 166.67"
@@ -146,15 +140,11 @@ def test_subscriber_bars_are_as_tall_as_each_plans_counts_by_status(page):
             "Daily: Active 2": 2,
             "Daily: Trialing 1": 1,
             "Weekly: Active 1": 1,
-            "Weekly: Past due 3": 3,
-            "Weekly: Paused 2": 2,
             "Monthly: Active 3": 3,
-            "Monthly: Paused 1": 1,
             "Yearly: Active 2": 2,
             "Yearly: Trialing 1": 1,
             "USD Monthly: Active 1": 1,
             "USD Yearly: Active 1": 1,
-            "USD Yearly: Past due 1": 1,
         },
     )
 
@@ -162,7 +152,7 @@ def test_subscriber_bars_are_as_tall_as_each_plans_counts_by_status(page):
 def test_subscriber_bars_stack_by_status_from_the_zero_line(page):
     chart = page.chart("chart-subscribers")
     zero, _ = chart.scale()
-    order = ["active", "trialing", "past_due", "paused"]
+    order = ["active", "trialing"]
     by_plan: dict[str, list[dict]] = {}
     for bar in chart.bars:
         by_plan.setdefault(bar["label"].split(":")[0], []).append(bar)
@@ -191,7 +181,7 @@ def test_a_plan_of_30_active_and_10_trialing_draws_active_three_times_as_tall(
     assert [label for _, label in chart.y_ticks] == ["0", "10", "20", "30", "40"]
     _, per_unit = chart.scale()  # 40 of the axis's 40: its whole height
     assert abs(active["height"] + trialing["height"] - 40 * per_unit) <= HALF_A_ROUNDING
-    assert chart.table.rows == [["Pro", "30", "10", "0", "0", "40"]]
+    assert chart.table.rows == [["Pro", "30", "10", "40"]]
 
 
 def test_there_is_one_mrr_chart_per_currency_with_only_that_currencys_plans(page):
@@ -246,14 +236,14 @@ def test_trend_bars_are_as_tall_as_each_weeks_new_and_canceled_subscriptions(pag
 
 def test_the_subscribers_table_lists_each_plans_counts_by_status(page):
     table = page.chart("chart-subscribers").table
-    assert table.head == ["Plan", "Active", "Trialing", "Past due", "Paused", "Total"]
+    assert table.head == ["Plan", "Active", "Trialing", "Total"]
     assert table.rows == [
-        ["Daily", "2", "1", "0", "0", "3"],
-        ["Weekly", "1", "0", "3", "2", "6"],
-        ["Monthly", "3", "0", "0", "1", "4"],  # its 2 canceled are not current subscribers
-        ["Yearly", "2", "1", "0", "0", "3"],
-        ["USD Monthly", "1", "0", "0", "0", "1"],
-        ["USD Yearly", "1", "0", "1", "0", "2"],
+        ["Daily", "2", "1", "3"],
+        ["Weekly", "1", "0", "1"],  # its 3 past due, 2 paused and 3 canceled are not active
+        ["Monthly", "3", "0", "3"],  # its paused one and 2 canceled are not active
+        ["Yearly", "2", "1", "3"],
+        ["USD Monthly", "1", "0", "1"],
+        ["USD Yearly", "1", "0", "1"],  # its past due one is not active
     ]
 
 
@@ -296,7 +286,7 @@ def test_the_charts_of_an_empty_database_are_well_formed(pinned_client):
     page = Page(html)
     assert_nothing_inline(html)
     subscribers = page.chart("chart-subscribers")
-    assert subscribers.description == "Current subscribers per plan, by status: no data yet."
+    assert subscribers.description == "Active subscribers per plan, by status: no data yet."
     assert subscribers.bars == [] and subscribers.table.rows == []
     trend = page.chart("chart-trend")
     assert trend.bars == []

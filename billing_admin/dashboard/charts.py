@@ -214,21 +214,21 @@ def grouped_bars(
 
 # The dashboard's charts, from the figures of dashboard/service.py.
 
-CURRENT_STATUSES = (("active", "Active"), ("trialing", "Trialing"), ("past_due", "Past due"),
-                    ("paused", "Paused"))  # fmt: skip
+# The dashboard's "active subscribers": active and trialing (dashboard/service.py).
+ACTIVE_STATUSES = (("active", "Active"), ("trialing", "Trialing"))
 
 
 def subscribers_chart(plans) -> Chart:
     names = [share.summary.plan.name for share in plans]
     return stacked_bars(
         id="chart-subscribers",
-        title="Current subscribers per plan, by status",
+        title="Active subscribers per plan, by status",
         x_axis="Plan",
         y_axis="Subscribers",
         categories=names,
         series=[
             (status, label, [share.summary.counts[status] for share in plans])
-            for status, label in CURRENT_STATUSES
+            for status, label in ACTIVE_STATUSES
         ],
         whole_numbers=True,
     )
