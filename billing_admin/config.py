@@ -51,6 +51,11 @@ SECRET_KEY_HELP = (
 )
 
 
+def is_production(app: Flask) -> bool:
+    """Neither development (FLASK_DEBUG=1) nor tests: secrets required, cookies Secure, HSTS."""
+    return not (app.debug or app.testing)
+
+
 def normalise_database_url(url: str) -> str:
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
@@ -78,7 +83,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     )
     if "SESSION_COOKIE_SECURE" not in (test_config or {}):
         # Secure cookies in production (HTTPS); plain http://127.0.0.1 in development works.
-        app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
+        app.config["SESSION_COOKIE_SECURE"] = is_production(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret_key(app)
 
@@ -92,7 +97,7 @@ def _whole_number(name: str, value: str) -> int:
 
 def _development_secret_key(app: Flask) -> str:
     """A random key kept in the instance folder, so development sessions survive restarts."""
-    if not (app.debug or app.testing):
+    if is_production(app):
         raise MissingSecretKey(SECRET_KEY_HELP)
     path = Path(app.instance_path) / "secret_key"
     if path.exists():

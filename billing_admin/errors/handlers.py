@@ -38,11 +38,16 @@ def render_database_unavailable(error: DBAPIError):
         "database unavailable on %s %s: %s", request.method, request.path, error.orig or error
     )
     _forget_user()
+    _undo_unit_of_work()
+    return render_error(ServiceUnavailable(DATABASE_UNAVAILABLE))
+
+
+def _undo_unit_of_work() -> None:
+    """Roll the request's session back; if the connection is dead, discard the session."""
     try:
         db.session.rollback()
     except DBAPIError:
         db.session.remove()
-    return render_error(ServiceUnavailable(DATABASE_UNAVAILABLE))
 
 
 def _forget_user() -> None:
@@ -62,10 +67,7 @@ def render_internal_error(error: InternalServerError):
         )
     # Flask has already logged any other unhandled exception with its traceback
     # (app.log_exception); here we only undo the failed unit of work and show a plain message.
-    try:
-        db.session.rollback()
-    except DBAPIError:
-        db.session.remove()
+    _undo_unit_of_work()
     return render_error(InternalServerError())
 
 

@@ -11,7 +11,7 @@ from billing_admin.parsing import whole_number
 from billing_admin.plans import service
 from billing_admin.plans.forms import PlanForm, parse_price
 from billing_admin.plans.rules import PlanRuleError
-from billing_admin.plans.spec import PLAN_FIELDS, diff_values, plan_values, to_json_value
+from billing_admin.plans.spec import diff_values, plan_values
 from billing_admin.plans.validation import PlanValidationError
 
 bp = Blueprint("plans", __name__, url_prefix="/admin/plans")
@@ -47,11 +47,7 @@ def detail(plan_id: str):
     return render_template(
         "plans/detail.html",
         summary=service.plan_summary(plan_id),
-        trend_chart=charts.trend_chart(
-            weekly_trend(plan_id=plan_id),
-            title="New and canceled subscriptions per week, last 12 weeks",
-            id="chart-plan-trend",
-        ),
+        trend_chart=charts.trend_chart(weekly_trend(plan_id=plan_id), id="chart-plan-trend"),
         history=service.plan_history(plan_id),
         deletion_refusal=service.deletion_refusal(plan_id),
     )
@@ -190,13 +186,8 @@ def _render_form(form, *, plan, form_error=None, price_warning=None, stale=None)
 
 def _stale_comparison(stored, spec) -> list[tuple[str, object, object]]:
     """(field, yours, stored now) for each field where the two differ."""
-    theirs = plan_values(stored)
-    yours = spec.values()
-    return [
-        (name, to_json_value(yours[name]), to_json_value(theirs[name]))
-        for name in PLAN_FIELDS
-        if diff_values({name: theirs[name]}, {name: yours[name]})
-    ]
+    changes = diff_values(plan_values(stored), spec.values())
+    return [(name, change["new"], change["old"]) for name, change in changes.items()]
 
 
 def _back_to(default: str) -> str:

@@ -2,6 +2,8 @@
 
 from flask import Flask, Response, request
 
+from billing_admin.config import is_production
+
 # Only our own files; no inline scripts or styles. data: images are allowed for the small SVG
 # icons the vendored Pico CSS draws (checkbox ticks, select arrows); images cannot run code.
 CONTENT_SECURITY_POLICY = (
@@ -9,10 +11,6 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
-
-
-def is_production(app: Flask) -> bool:
-    return not (app.debug or app.testing)
 
 
 def register_security_headers(app: Flask) -> None:
