@@ -17,9 +17,11 @@ from billing_admin.cli import register_commands
 from billing_admin.config import load_config
 from billing_admin.dashboard.views import bp as dashboard_bp
 from billing_admin.errors.handlers import register_error_handlers
-from billing_admin.extensions import csrf, db, login_manager, migrate
+from billing_admin.extensions import babel, csrf, db, login_manager, migrate
 from billing_admin.formatting import register_template_helpers
 from billing_admin.health.views import bp as health_bp
+from billing_admin.i18n.locales import select_locale
+from billing_admin.i18n.views import bp as language_bp
 from billing_admin.plans.views import bp as plans_bp
 from billing_admin.security.headers import register_security_headers
 from billing_admin.security.input import refuse_nul_characters
@@ -70,12 +72,23 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_sqlite(db.engine)
     login_manager.init_app(app)
+    # Catalogues live in billing_admin/translations (compiled by `make translations`).
+    babel.init_app(app, locale_selector=select_locale)
     # The JSON API is read-only and authenticated by token or session; it has no forms.
     csrf.init_app(app)
     csrf.exempt(api_bp)
 
 
 def register_blueprints(app: Flask) -> None:
-    for blueprint in (health_bp, auth_bp, dashboard_bp, plans_bp, subscribers_bp, audit_bp, api_bp):
+    for blueprint in (
+        health_bp,
+        auth_bp,
+        language_bp,
+        dashboard_bp,
+        plans_bp,
+        subscribers_bp,
+        audit_bp,
+        api_bp,
+    ):
         app.register_blueprint(blueprint)
     register_template_helpers(app)

@@ -1,62 +1,96 @@
-"""How numbers, money and quotas read on the page. Registered as Jinja filters."""
+"""How numbers, money, dates and quotas read on the page, in the request's language (Babel).
+
+Registered as Jinja filters. Outside a request (a command, a unit test) the locale is English.
+Examples, English / Russian: ``RUB 1,490.00`` / ``1 490,00 ₽``; ``Nov 21, 2026`` /
+``21 нояб. 2026 г.``; ``500K`` / ``500 тыс.``; ``in 12 days`` / ``через 12 дней``.
+"""
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_timedelta
+from babel.dates import format_date, format_skeleton, format_time, format_timedelta
+from babel.dates import get_datetime_format as babel_datetime_format
+from babel.numbers import format_compact_decimal, format_currency, format_decimal
 from flask import Flask
+from flask_babel import get_locale, gettext, ngettext
 
+from billing_admin.i18n.locales import DEFAULT_LOCALE, LANGUAGES
 from billing_admin.pagination import page_window
-from billing_admin.plans.spec import CENT
 
 # Parsed once: Babel looks a locale given by name up again on every call (3× slower).
-ENGLISH = Locale.parse("en")
+DEFAULT = Locale.parse(DEFAULT_LOCALE)
+NO_BREAK_SPACE = "\N{NO-BREAK SPACE}"
+# CLDR's currency spacing, which Babel does not apply: a currency symbol that ends in a letter
+# (an ISO code such as RUB, where the language has no sign for it) is set apart from the digits.
+_CODE_BEFORE_DIGIT = re.compile(r"(?<=[^\W\d_])(?=[-−]?\d)")
+
+
+def locale() -> Locale:
+    return get_locale() or DEFAULT
 
 
 def grouped(number: int) -> str:
-    """5000 → "5,000"."""
-    return f"{number:,}"
+    """5000 → "5,000" / "5 000"."""
+    return format_decimal(number, locale=locale())
 
 
 def compact(number: int) -> str:
-    """Token counts at a glance: 500000 → "500K", 1000000 → "1M", 1500000 → "1.5M"."""
-    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if abs(number) >= size:
-            value = Decimal(number) / size
-            text = f"{value.quantize(Decimal('0.1')):f}".rstrip("0").rstrip(".")
-            return f"{text}{suffix}"
-    return str(number)
+    """Token counts at a glance: 500000 → "500K" / "500 тыс.", 1500000 → "1.5M" / "1,5 млн"."""
+    return format_compact_decimal(number, fraction_digits=1, locale=locale())
 
 
 def money(amount: Decimal | int | None, currency: str = "RUB") -> str:
-    """1490 → "1,490.00 RUB"."""
+    """1490 → "RUB 1,490.00" / "1 490,00 ₽"; never split across lines."""
     if amount is None:
         return "—"
-    return f"{Decimal(amount).quantize(CENT):,} {currency}"
+    text = format_currency(Decimal(amount), currency, locale=locale())
+    return _CODE_BEFORE_DIGIT.sub(NO_BREAK_SPACE, text, count=1)
 
 
 def plan_price(plan: Any) -> str:
-    """ "490.00 RUB / month" """
-    return f"{Decimal(plan.price).quantize(CENT)} {plan.currency} / {plan.interval}"
+    """ "RUB 490.00 / month" / "490,00 ₽ / мес." """
+    price = money(plan.price, plan.currency)
+    per = {
+        "day": gettext("%(price)s / day", price=price),
+        "week": gettext("%(price)s / week", price=price),
+        "month": gettext("%(price)s / month", price=price),
+        "year": gettext("%(price)s / year", price=price),
+    }
+    return per.get(plan.interval, f"{price} / {plan.interval}")
+
+
+def plan_name(plan: Any) -> str:
+    """The plan's Russian name in Russian where it has one, else its name."""
+    return (locale().language == "ru" and plan.name_ru) or plan.name
+
+
+def plan_description(plan: Any) -> str | None:
+    return (locale().language == "ru" and plan.description_ru) or plan.description
 
 
 def quota_summary(quotas: dict[str, int | None] | None) -> str:
     """ "1M in · 500K out · 5,000 requests", or "Unlimited" for a wholly unlimited plan."""
     if quotas is None:
-        return "Unlimited"
+        return gettext("Unlimited")
 
-    def part(key: str, shown) -> str:
+    def tokens(key: str) -> str:
         value = quotas.get(key)
-        return "unlimited" if value is None else shown(value)
+        return gettext("unlimited") if value is None else compact(value)
 
+    requests = quotas.get("requests")
     return " · ".join(
         (
-            f"{part('tokens_input', compact)} in",
-            f"{part('tokens_output', compact)} out",
-            f"{part('requests', grouped)} requests",
+            gettext("%(amount)s in", amount=tokens("tokens_input")),
+            gettext("%(amount)s out", amount=tokens("tokens_output")),
+            gettext("unlimited requests")
+            if requests is None
+            else ngettext(
+                "%(count)s request", "%(count)s requests", requests, count=grouped(requests)
+            ),
         )
     )
 
@@ -66,9 +100,9 @@ def audit_value(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return "; ".join(value) or "(none)"
+        return "; ".join(value) or gettext("(none)")
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -83,30 +117,55 @@ def relative_time(epoch: int, now: int) -> str:
     # number of days makes that unit "days" (weeks fall short of it, days meet it).
     threshold = days if 1 <= days < 60 else 0.85
     return format_timedelta(
-        timedelta(seconds=seconds), add_direction=True, threshold=threshold, locale=ENGLISH
+        timedelta(seconds=seconds), add_direction=True, threshold=threshold, locale=locale()
     )
 
 
+def _utc(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
 def date_only(epoch: int | None) -> str:
+    """ "Nov 21, 2026" / "21 нояб. 2026 г." """
     if epoch is None:
         return "—"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
+    return format_date(_utc(epoch), "medium", locale=locale())
+
+
+def day_and_month(epoch: int) -> str:
+    """ "Nov 21" / "21 нояб.": a chart's week label."""
+    return format_skeleton("MMMd", _utc(epoch), locale=locale())
 
 
 def timestamp(epoch: int | None) -> str:
+    """ "Nov 21, 2026, 10:05 AM UTC" / "21 нояб. 2026 г., 10:05 UTC" """
     if epoch is None:
         return "—"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    moment, here = _utc(epoch), locale()
+    pattern = babel_datetime_format("medium", locale=here)
+    combined = pattern.replace("{1}", format_date(moment, "medium", locale=here)).replace(
+        "{0}", format_time(moment, "short", locale=here)
+    )
+    return f"{combined} UTC"
+
+
+def iso_timestamp(epoch: int) -> str:
+    """ "2026-11-21 10:05 UTC": for command output, the same in every language."""
+    return _utc(epoch).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(page_window=page_window)
+    app.jinja_env.globals.update(
+        page_window=page_window, languages=LANGUAGES, current_locale=lambda: str(locale())
+    )
     app.jinja_env.filters.update(
         grouped=grouped,
         compact=compact,
         money=money,
         plan_price=plan_price,
+        plan_name=plan_name,
+        plan_description=plan_description,
         quota_summary=quota_summary,
         timestamp=timestamp,
         audit_value=audit_value,

@@ -330,12 +330,12 @@ def test_the_list_shows_price_quotas_status_counts_and_mrr(admin_client):
     db.session.commit()  # fmt: skip
 
     html = text_of(admin_client.get("/admin/plans"))
-    assert "490.00 RUB / month" in html
+    assert "RUB\xa0490.00 / month" in html
     assert "<li>1M in</li><li>500K out</li><li>5,000 requests</li>" in html
     assert "Unlimited" in html
     assert "Старт" in html
-    assert "980.00 RUB" in html  # 2 active × 490
-    assert "392.00 RUB" in html  # 1 active × 4704 / 12
+    assert "RUB\xa0980.00" in html  # 2 active × 490
+    assert "RUB\xa0392.00" in html  # 1 active × 4704 / 12
     assert html.index("Starter") < html.index("Unlimited") < html.index("Yearly")  # display order
     assert 'class="badge badge-inactive">Inactive' in html  # inactive plans are listed too
 
@@ -386,9 +386,9 @@ def test_the_plan_page_shows_everything_and_its_history(admin_client):
     add_subscription("pro", "past_due")
     db.session.commit()  # fmt: skip
     html = text_of(admin_client.get("/admin/plans/pro"))
-    for text in ("Профессиональный", "Advanced", "1590.00 RUB / month", "Requests: 20,000",
+    for text in ("Профессиональный", "Advanced", "RUB\xa01,590.00 / month", "Requests: 20,000",
                  "GPT-4o", '"promo": true', "past due", "updated</strong> by admin@example.com",
-                 "1490.00", "MRR 0.00 RUB"):  # fmt: skip
+                 "1490.00", "MRR RUB\xa00.00"):  # fmt: skip
         assert text in html, text
 
 

@@ -133,7 +133,8 @@ def walk_html(client, plan_id="pro", **params) -> list[list[str]]:
 
 
 def day(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
+    """A date as the English pages write it: "Nov 21, 2026"."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%b %-d, %Y")
 
 
 # --- The table -------------------------------------------------------------------------------
@@ -672,7 +673,7 @@ def test_csv_rows_equal_the_tables_rows_for_the_same_filter(admin_client, pro_23
     _, rows = csv_of(admin_client, **params)
     table = walk_html(admin_client, page_size=100, **params)
     assert len(rows) - 1 == len(table) > 0
-    shown = [[*cells[:4], cells[4].split()[0], cells[5]] for cells in table]
+    shown = [[*cells[:4], " ".join(cells[4].split()[:3]), cells[5]] for cells in table]
     assert [html_row(line) for line in rows[1:]] == shown
 
 

@@ -13,7 +13,7 @@ from billing_admin.auth.tokens import (
     revoke_api_token,
 )
 from billing_admin.db_errors import database_errors_in_one_line
-from billing_admin.formatting import timestamp
+from billing_admin.formatting import iso_timestamp
 
 
 @click.command("create-admin")
@@ -84,8 +84,8 @@ def list_api_tokens_command():
         (
             t.name,
             t.user.email,
-            timestamp(t.created_at),
-            timestamp(t.last_used_at) if t.last_used_at else "never",
+            iso_timestamp(t.created_at),
+            iso_timestamp(t.last_used_at) if t.last_used_at else "never",
             "revoked" if t.revoked_at else "active",
         )
         for t in tokens

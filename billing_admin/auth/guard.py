@@ -9,6 +9,7 @@ later cannot forget its protection (tests/test_access_guard.py walks the URL map
 """
 
 from flask import g, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, MethodNotAllowed, Unauthorized
@@ -34,7 +35,7 @@ def require_admin():
         target = request.full_path if request.query_string else request.path
         return redirect(url_for("auth.login", next=target))
     if not current_user.is_admin and request.endpoint not in SIGNED_IN_ENDPOINTS:
-        raise Forbidden("You need an admin account to see this page.")
+        raise Forbidden(gettext("You need an admin account to see this page."))
     return None
 
 

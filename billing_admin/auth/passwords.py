@@ -9,6 +9,7 @@ the stored hash, so changing the profile never locks anyone out; hashes are upgr
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import ngettext
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # bounds the work one sign-in can ask of the server
@@ -26,10 +27,19 @@ def _hasher() -> tuple[PasswordHasher, str]:
 
 
 def password_problem(password: str) -> str | None:
+    """What is wrong with a new password, in the request's language (English in a command)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Password must be at least {MIN_PASSWORD_LENGTH} characters."
+        return ngettext(
+            "Password must be at least %(num)s character.",
+            "Password must be at least %(num)s characters.",
+            MIN_PASSWORD_LENGTH,
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Password must be at most {MAX_PASSWORD_LENGTH} characters."
+        return ngettext(
+            "Password must be at most %(num)s character.",
+            "Password must be at most %(num)s characters.",
+            MAX_PASSWORD_LENGTH,
+        )
     return None
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import session
+from flask_babel import gettext, ngettext
 from flask_login import login_user, logout_user
 
 from billing_admin.auth.lockout import clear_failures, lockout_remaining, record_failure
@@ -26,7 +27,6 @@ from billing_admin.transactions import lock_for, start_write
 log = logging.getLogger("billing_admin.auth")
 
 SESSION_MAX_SECONDS = 8 * 60 * 60
-INVALID_CREDENTIALS = "Invalid email or password"
 
 
 class AdminError(ValueError):
@@ -40,13 +40,15 @@ class SignInOutcome:
 
     @property
     def message(self) -> str:
+        """Why the sign-in was refused, in the request's language."""
         if self.locked_seconds:
             minutes = -(-self.locked_seconds // 60)
-            return (
-                "Too many failed sign-in attempts for this account. "
-                f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+            return ngettext(
+                "Too many failed sign-in attempts for this account. Try again in %(num)s minute.",
+                "Too many failed sign-in attempts for this account. Try again in %(num)s minutes.",
+                minutes,
             )
-        return INVALID_CREDENTIALS
+        return gettext("Invalid email or password")
 
 
 EMAIL_MAX = 255

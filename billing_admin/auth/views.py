@@ -1,4 +1,5 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from billing_admin.auth.forms import LoginForm
@@ -30,5 +31,5 @@ def login():
 @bp.post("/logout")
 def logout():
     end_session(current_user._get_current_object())
-    flash("You have been signed out.", "info")
+    flash(gettext("You have been signed out."), "info")
     return redirect(url_for("auth.login"))

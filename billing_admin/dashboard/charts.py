@@ -4,11 +4,21 @@ These functions turn numbers into shapes (bars, ticks, labels) in a fixed coordi
 templates/_macros/charts.html draws them, with a title, axis labels, a text alternative and a
 table of the same numbers. Colours come from CSS classes (static/css/app.css), so the charts
 follow the light or dark theme.
+
+Titles, axis titles, legends and the text alternative are in the request's language, and so are
+the numbers (babel, through billing_admin/formatting.py): "2.5K" / "2,5 тыс." on an axis,
+"1,470.00" / "1 470,00" in a table, "Oct 23" / "23 окт." for a week.
 """
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+
+from babel.numbers import format_compact_decimal, format_decimal
+from flask_babel import gettext
+
+from billing_admin import formatting
+from billing_admin.dashboard.service import ACTIVE_STATUSES  # the dashboard's "active"
+from billing_admin.subscribers.service import status_label
 
 WIDTH = 640
 PLOT_LEFT = 64
@@ -80,11 +90,19 @@ def whole_number_maximum(value: float) -> float:
 
 
 def axis_number(value: float) -> str:
-    """Short tick labels that fit beside the axis: 750, 2.5K, 1.5M (the tables are exact)."""
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= size:
-            return f"{value / size:.2f}".rstrip("0").rstrip(".") + suffix
-    return f"{value:g}"
+    """Short tick labels that fit beside the axis: 750, 2.5K, 1.5M / 750, 2,5 тыс., 1,5 млн
+    (the tables are exact)."""
+    return format_compact_decimal(value, fraction_digits=2, locale=formatting.locale())
+
+
+def whole(value: float) -> str:
+    """A count in a table or a text alternative: 1234 → "1,234" / "1 234"."""
+    return formatting.grouped(round(value))
+
+
+def amount(value: float) -> str:
+    """An amount without its currency (the axis names it): "1,470.00" / "1 470,00"."""
+    return format_decimal(value, format="#,##0.00", locale=formatting.locale())
 
 
 def _y_ticks(top: float) -> list[Tick]:
@@ -106,7 +124,7 @@ def stacked_bars(
     y_axis: str,
     categories: list[str],
     series: list[tuple[str, str, list[float]]],  # (css series, label, one value a category)
-    format_value=lambda v: f"{v:,.0f}",
+    format_value=whole,
     whole_numbers: bool = False,
 ) -> Chart:
     """One bar a category, its series stacked; with a single series, plain bars."""
@@ -125,7 +143,8 @@ def stacked_bars(
                                 f"{category}: {label} {format_value(values[i])}"))  # fmt: skip
             base -= height
         x_ticks.append(Tick(x + bar_width / 2, category))
-    head = [x_axis] + [label for _, label, _ in series] + (["Total"] if len(series) > 1 else [])
+    total = [gettext("Total")] if len(series) > 1 else []
+    head = [x_axis] + [label for _, label, _ in series] + total
     rows = [
         [category]
         + [format_value(values[i]) for _, _, values in series]
@@ -148,7 +167,7 @@ def stacked_bars(
     return Chart(
         id=id,
         title=title,
-        description=description if categories else f"{title}: no data yet.",
+        description=description if categories else gettext("%(title)s: no data yet.", title=title),
         x_axis=x_axis,
         y_axis=y_axis,
         bars=bars,
@@ -169,7 +188,7 @@ def grouped_bars(
     y_axis: str,
     categories: list[str],
     series: list[tuple[str, str, list[float]]],
-    format_value=lambda v: f"{v:,.0f}",
+    format_value=whole,
     whole_numbers: bool = False,
 ) -> Chart:
     """Side by side bars a category, one a series (new beside canceled, for each week)."""
@@ -214,21 +233,23 @@ def grouped_bars(
 
 # The dashboard's charts, from the figures of dashboard/service.py.
 
-# The dashboard's "active subscribers": active and trialing (dashboard/service.py).
-ACTIVE_STATUSES = (("active", "Active"), ("trialing", "Trialing"))
-
 
 def subscribers_chart(plans) -> Chart:
-    names = [share.summary.plan.name for share in plans]
+    names = [formatting.plan_name(share.summary.plan) for share in plans]
     return stacked_bars(
         id="chart-subscribers",
-        title="Active subscribers per plan, by status",
-        x_axis="Plan",
-        y_axis="Subscribers",
+        title=gettext("Active subscribers per plan, by status"),
+        x_axis=gettext("Plan"),
+        y_axis=gettext("Subscribers"),
         categories=names,
         series=[
-            (status, label, [share.summary.counts[status] for share in plans])
-            for status, label in ACTIVE_STATUSES
+            (
+                status,
+                # The status's label as a legend: "Active" / "Активна".
+                status_label(status).capitalize(),
+                [share.summary.counts[status] for share in plans],
+            )
+            for status in ACTIVE_STATUSES
         ],
         whole_numbers=True,
     )
@@ -242,30 +263,32 @@ def mrr_charts(plans, mrr_by_currency) -> list[Chart]:
         result.append(
             stacked_bars(
                 id=f"chart-mrr-{currency.lower()}",
-                title=f"MRR per plan, {currency}",
-                x_axis="Plan",
-                y_axis=f"MRR ({currency})",
-                categories=[share.summary.plan.name for share in in_currency],
-                series=[("mrr", "MRR", [float(share.summary.mrr) for share in in_currency])],
-                format_value=lambda v: f"{v:,.2f}",
+                title=gettext("MRR per plan, %(currency)s", currency=currency),
+                x_axis=gettext("Plan"),
+                y_axis=gettext("MRR (%(currency)s)", currency=currency),
+                categories=[formatting.plan_name(share.summary.plan) for share in in_currency],
+                series=[
+                    ("mrr", gettext("MRR"), [float(share.summary.mrr) for share in in_currency])
+                ],
+                format_value=amount,
             )
         )
     return result
 
 
-def trend_chart(
-    weeks, title="New and canceled subscriptions per week, last 12 weeks", id="chart-trend"
-) -> Chart:
-    labels = [datetime.fromtimestamp(week.start, UTC).strftime("%d %b") for week in weeks]
+def trend_chart(weeks, title: str | None = None, id="chart-trend") -> Chart:
+    """New beside canceled subscriptions, a week each; the title by default is the dashboard's
+    (translated when the chart is drawn, not when this module is imported)."""
+    labels = [formatting.day_and_month(week.start) for week in weeks]
     return grouped_bars(
         id=id,
-        title=title,
-        x_axis="Week starting",
-        y_axis="Subscriptions",
+        title=title or gettext("New and canceled subscriptions per week, last 12 weeks"),
+        x_axis=gettext("Week starting"),
+        y_axis=gettext("Subscriptions"),
         categories=labels,
         series=[
-            ("new", "New", [week.new for week in weeks]),
-            ("canceled", "Canceled", [week.canceled for week in weeks]),
+            ("new", gettext("New"), [week.new for week in weeks]),
+            ("canceled", gettext("Canceled"), [week.canceled for week in weeks]),
         ],
         whole_numbers=True,
     )

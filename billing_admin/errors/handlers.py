@@ -1,31 +1,121 @@
 """One error handler for every HTTP error: JSON ``{"detail": ...}`` under ``/api/``, else a page."""
 
+import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_babel import get_locale, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    InternalServerError,
+    ServiceUnavailable,
+    default_exceptions,
+)
 
 from billing_admin.auth.guard import is_api_request
 from billing_admin.extensions import db, login_manager
 
-CSRF_EXPIRED = (
+
+def N_(message: str) -> str:
+    """Marks a message for translation (pybabel extracts N_) where it is defined in English: the
+    API sends it as it is, a page through gettext."""
+    return message
+
+
+CSRF_EXPIRED = N_(
     "This form has expired or was not sent from this site. Reload the page and try again."
 )
-DATABASE_UNAVAILABLE = "The database is unavailable. Nothing was changed; try again in a moment."
+DATABASE_UNAVAILABLE = N_(
+    "The database is unavailable. Nothing was changed; try again in a moment."
+)
+
+# An error page's heading. Werkzeug names the status in English; the msgids are its names, so
+# the English page reads as before. Other codes keep werkzeug's name.
+ERROR_TITLES = {
+    400: lazy_gettext("Bad Request"),
+    401: lazy_gettext("Unauthorized"),
+    403: lazy_gettext("Forbidden"),
+    404: lazy_gettext("Not Found"),
+    405: lazy_gettext("Method Not Allowed"),
+    409: lazy_gettext("Conflict"),
+    413: lazy_gettext("Request Entity Too Large"),
+    422: lazy_gettext("Unprocessable Entity"),
+    429: lazy_gettext("Too Many Requests"),
+    500: lazy_gettext("Internal Server Error"),
+    503: lazy_gettext("Service Unavailable"),
+}
+# Werkzeug's default descriptions (English), shown when an error was raised without its own.
+DEFAULT_DESCRIPTIONS = {
+    400: lazy_gettext(
+        "The browser (or proxy) sent a request that this server could not understand."
+    ),
+    401: lazy_gettext(
+        "The server could not verify that you are authorized to access the URL requested. You"
+        " either supplied the wrong credentials (e.g. a bad password), or your browser doesn't"
+        " understand how to supply the credentials required."
+    ),
+    403: lazy_gettext(
+        "You don't have the permission to access the requested resource. It is either"
+        " read-protected or not readable by the server."
+    ),
+    404: lazy_gettext(
+        "The requested URL was not found on the server. If you entered the URL manually please"
+        " check your spelling and try again."
+    ),
+    405: lazy_gettext("The method is not allowed for the requested URL."),
+    409: lazy_gettext(
+        "A conflict happened while processing the request. The resource might have been"
+        " modified while the request was being processed."
+    ),
+    413: lazy_gettext("The data value transmitted exceeds the capacity limit."),
+    422: lazy_gettext(
+        "The request was well-formed but was unable to be followed due to semantic errors."
+    ),
+    429: lazy_gettext("This user has exceeded an allotted request count. Try again later."),
+    500: lazy_gettext(
+        "The server encountered an internal error and was unable to complete your request."
+        " Either the server is overloaded or there is an error in the application."
+    ),
+    503: lazy_gettext(
+        "The server is temporarily unable to service your request due to maintenance downtime"
+        " or capacity problems. Please try again later."
+    ),
+}
+
+
+def error_title(error: HTTPException) -> str:
+    title = ERROR_TITLES.get(error.code)
+    return str(title) if title is not None else error.name
+
+
+def error_description(error: HTTPException) -> str | None:
+    """The error's own description (translated where it was raised), or, when it is werkzeug's
+    English default for the status, our translation of that default."""
+    default = default_exceptions.get(error.code)
+    translated = DEFAULT_DESCRIPTIONS.get(error.code)
+    if default is not None and translated is not None and error.description == default.description:
+        return str(translated)
+    return error.description
 
 
 def render_error(error: HTTPException):
     if is_api_request():
         body = jsonify(detail=error.description)
     else:
-        body = render_template("errors/error.html", error=error)
+        body = render_template(
+            "errors/error.html",
+            error=error,
+            title=error_title(error),
+            description=error_description(error),
+        )
     # Keep what the error itself says in headers (WWW-Authenticate, Allow), not its body type.
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     return body, error.code, headers
 
 
 def render_csrf_error(error: CSRFError):
-    return render_error(BadRequest(CSRF_EXPIRED))
+    return render_error(BadRequest(gettext(CSRF_EXPIRED)))
 
 
 def render_database_unavailable(error: DBAPIError):
@@ -39,7 +129,7 @@ def render_database_unavailable(error: DBAPIError):
     )
     _forget_user()
     _undo_unit_of_work()
-    return render_error(ServiceUnavailable(DATABASE_UNAVAILABLE))
+    return render_error(ServiceUnavailable(gettext(DATABASE_UNAVAILABLE)))
 
 
 def _undo_unit_of_work() -> None:
@@ -53,7 +143,14 @@ def _undo_unit_of_work() -> None:
 def _forget_user() -> None:
     """The error page must not ask a failing database who is signed in: Flask-Login loads the
     user for every template (its context processor) unless this request already has one in
-    ``g._login_user``, its own cache. An anonymous user there means no query."""
+    ``g._login_user``, its own cache. An anonymous user there means no query.
+
+    The page is still in the admin's own language when their user was loaded before the failure
+    with the language in hand: the locale is chosen now, without the database, and kept for the
+    request (Flask-Babel caches it). Otherwise the browser's language applies."""
+    loaded = sa.inspect(g.get("_login_user"), raiseerr=False)
+    if loaded is not None and "locale" in loaded.dict:
+        get_locale()
     g.database_unavailable = True
     g._login_user = login_manager.anonymous_user()
 

@@ -34,6 +34,8 @@ class User(UserMixin, db.Model):
     # Part of the id kept in the session cookie; changing it (at sign-out) ends every session
     # of this user, including copies of the cookie someone may have kept.
     session_token: Mapped[str] = mapped_column(sa.String(32), default=new_session_token)
+    # The interface language this admin chose ("en", "ru"); None: follow the browser.
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
 
     @property
     def is_admin(self) -> bool:

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext, lazy_gettext, lazy_pgettext, ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,7 +18,9 @@ from wtforms import (
     TextAreaField,
 )
 
+from billing_admin.formatting import grouped
 from billing_admin.parsing import whole_number
+from billing_admin.plans.labels import INTERVAL_LABELS
 from billing_admin.plans.spec import CURRENCIES, INTERVALS, QUOTA_KEYS, PlanSpec
 from billing_admin.plans.validation import (
     DESCRIPTION_MAX,
@@ -28,11 +31,33 @@ from billing_admin.plans.validation import (
 )
 
 QUOTA_LABELS = {
-    "tokens_input": "Input tokens per period",
-    "tokens_output": "Output tokens per period",
-    "requests": "Requests per period",
+    "tokens_input": lazy_gettext("Input tokens per period"),
+    "tokens_output": lazy_gettext("Output tokens per period"),
+    "requests": lazy_gettext("Requests per period"),
 }
 METADATA_MAX = 10_000
+
+# What Python's json module says is wrong, in the request's language (an unknown one is shown
+# as it is).
+JSON_ERRORS = {
+    "Expecting value": lazy_gettext("Expecting value"),
+    "Expecting property name enclosed in double quotes": lazy_gettext(
+        "Expecting property name enclosed in double quotes"
+    ),
+    "Expecting ',' delimiter": lazy_gettext("Expecting ',' delimiter"),
+    "Expecting ':' delimiter": lazy_gettext("Expecting ':' delimiter"),
+    "Unterminated string starting at": lazy_gettext("Unterminated string starting at"),
+    "Invalid control character at": lazy_gettext("Invalid control character at"),
+    "Invalid \\escape": lazy_gettext("Invalid \\escape"),
+    "Invalid \\uXXXX escape": lazy_gettext("Invalid \\uXXXX escape"),
+    "Extra data": lazy_gettext("Extra data"),
+    "Illegal trailing comma before end of object": lazy_gettext(
+        "Illegal trailing comma before end of object"
+    ),
+    "Illegal trailing comma before end of array": lazy_gettext(
+        "Illegal trailing comma before end of array"
+    ),
+}
 
 
 def parse_price(text: str | None) -> Decimal | None:
@@ -49,47 +74,76 @@ def _refuse_constant(name: str):
 
 
 def describe_json_error(error: json.JSONDecodeError) -> str:
-    return f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
+    return gettext(
+        "Not valid JSON: %(error)s at line %(line)s, column %(column)s.",
+        error=str(JSON_ERRORS.get(error.msg, error.msg)),
+        line=grouped(error.lineno),
+        column=grouped(error.colno),
+    )
 
 
 class PlanForm(FlaskForm):
     id = StringField(
-        "ID",
-        description="Lowercase letters, digits, _ and -. Leave blank to make one from the name.",
+        lazy_gettext("ID"),
+        description=lazy_gettext(
+            "Lowercase letters, digits, _ and -. Leave blank to make one from the name."
+        ),
         render_kw={"maxlength": PLAN_ID_MAX, "pattern": "[a-z0-9_-]*", "autocomplete": "off"},
     )
-    name = StringField("Name", render_kw={"maxlength": NAME_MAX})
-    name_ru = StringField("Name in Russian", render_kw={"maxlength": NAME_MAX, "lang": "ru"})
-    description = TextAreaField("Description", render_kw={"maxlength": DESCRIPTION_MAX, "rows": 2})
+    # Both languages' name and description are edited side by side, whatever the interface's.
+    # ("Name" is the English one: the labels are kept as they were, tests find fields by them.
+    # A plan's name is "Название" in Russian, a person's "Имя": hence the context.)
+    name = StringField(
+        lazy_pgettext("plan", "Name"), render_kw={"maxlength": NAME_MAX, "lang": "en"}
+    )
+    name_ru = StringField(
+        lazy_gettext("Name in Russian"), render_kw={"maxlength": NAME_MAX, "lang": "ru"}
+    )
+    description = TextAreaField(
+        lazy_gettext("Description"),
+        render_kw={"maxlength": DESCRIPTION_MAX, "rows": 2, "lang": "en"},
+    )
     description_ru = TextAreaField(
-        "Description in Russian", render_kw={"maxlength": DESCRIPTION_MAX, "rows": 2, "lang": "ru"}
+        lazy_gettext("Description in Russian"),
+        render_kw={"maxlength": DESCRIPTION_MAX, "rows": 2, "lang": "ru"},
     )
     price = StringField(
-        "Price",
-        description="For one billing period, e.g. 490 or 490.50.",
+        lazy_gettext("Price"),
+        description=lazy_gettext("For one billing period, e.g. 490 or 490.50."),
         render_kw={"inputmode": "decimal"},
     )
-    currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES], default="RUB")
-    interval = SelectField(
-        "Billing period", choices=[SelectChoice(i) for i in INTERVALS], default="month"
+    # Currencies are shown by their codes (RUB, USD, EUR), the same in every language.
+    currency = SelectField(
+        lazy_gettext("Currency"), choices=[SelectChoice(c) for c in CURRENCIES], default="RUB"
     )
-    unlimited_plan = BooleanField("Unlimited plan (no quotas at all)")
+    interval = SelectField(
+        lazy_gettext("Billing period"),
+        choices=[SelectChoice(i, INTERVAL_LABELS[i]) for i in INTERVALS],
+        default="month",
+    )
+    unlimited_plan = BooleanField(lazy_gettext("Unlimited plan (no quotas at all)"))
     tokens_input = StringField(QUOTA_LABELS["tokens_input"], render_kw={"inputmode": "numeric"})
-    tokens_input_unlimited = BooleanField("Unlimited input tokens")
+    tokens_input_unlimited = BooleanField(lazy_gettext("Unlimited input tokens"))
     tokens_output = StringField(QUOTA_LABELS["tokens_output"], render_kw={"inputmode": "numeric"})
-    tokens_output_unlimited = BooleanField("Unlimited output tokens")
+    tokens_output_unlimited = BooleanField(lazy_gettext("Unlimited output tokens"))
     requests = StringField(QUOTA_LABELS["requests"], render_kw={"inputmode": "numeric"})
-    requests_unlimited = BooleanField("Unlimited requests")
+    requests_unlimited = BooleanField(lazy_gettext("Unlimited requests"))
     features = TextAreaField(
-        "Features",
-        description=f"One per line, at most {FEATURES_MAX}, each up to {FEATURE_MAX} characters.",
+        lazy_gettext("Features"),
+        description=lazy_gettext(
+            "One per line, at most %(max)s, each up to %(length)s characters.",
+            max=FEATURES_MAX,
+            length=FEATURE_MAX,
+        ),
         render_kw={"rows": 6},
     )
-    display_order = StringField("Display order", default="0", render_kw={"inputmode": "numeric"})
-    is_active = BooleanField("Active (offered to new subscribers)", default=True)
+    display_order = StringField(
+        lazy_gettext("Display order"), default="0", render_kw={"inputmode": "numeric"}
+    )
+    is_active = BooleanField(lazy_gettext("Active (offered to new subscribers)"), default=True)
     plan_extra_metadata = TextAreaField(
-        "Extra metadata (JSON object)",
-        description='For example {"promo": true}. Leave blank for none.',
+        lazy_gettext("Extra metadata (JSON object)"),
+        description=lazy_gettext('For example {"promo": true}. Leave blank for none.'),
         render_kw={"rows": 3, "spellcheck": "false"},
     )
     version = HiddenField()
@@ -111,11 +165,11 @@ class PlanForm(FlaskForm):
         }
         price = parse_price(self.price.data)
         if price is None:
-            _add_error(self.price, "Enter a number, like 490 or 490.50.")
+            _add_error(self.price, gettext("Enter a number, like 490 or 490.50."))
         values["price"] = price
         order = whole_number(self.display_order.data, grouped=True)
         if order is None:
-            _add_error(self.display_order, "Enter a whole number, like 0 or 5.")
+            _add_error(self.display_order, gettext("Enter a whole number, like 0 or 5."))
         values["display_order"] = order
         values["quotas"] = self._quotas()
         values["plan_extra_metadata"] = self._metadata()
@@ -134,7 +188,7 @@ class PlanForm(FlaskForm):
                 continue
             number = whole_number(field.data, grouped=True)
             if number is None:
-                _add_error(field, "Enter a whole number, or tick Unlimited.")
+                _add_error(field, gettext("Enter a whole number, or tick Unlimited."))
             quotas[key] = number
         return quotas
 
@@ -143,7 +197,15 @@ class PlanForm(FlaskForm):
         if not text:
             return None
         if len(text) > METADATA_MAX:
-            _add_error(self.plan_extra_metadata, f"At most {METADATA_MAX:,} characters.")
+            _add_error(
+                self.plan_extra_metadata,
+                ngettext(
+                    "At most %(count)s character.",
+                    "At most %(count)s characters.",
+                    METADATA_MAX,
+                    count=grouped(METADATA_MAX),
+                ),
+            )
             return None
         try:
             return json.loads(text, parse_constant=_refuse_constant)
@@ -154,7 +216,10 @@ class PlanForm(FlaskForm):
             # nesting deeper than anyone means.
             _add_error(
                 self.plan_extra_metadata,
-                "Not valid JSON: use plain numbers, strings, true/false/null, lists and objects.",
+                gettext(
+                    "Not valid JSON: use plain numbers, strings, true/false/null, lists and "
+                    "objects."
+                ),
             )
         return None
 

@@ -2,6 +2,9 @@
 
 from typing import Any
 
+from flask_babel import gettext
+
+from billing_admin.plans.labels import quota_key_label
 from billing_admin.plans.spec import QUOTA_KEYS
 
 
@@ -28,12 +31,17 @@ def quota_decreases(
 def check_quota_change(
     old: dict[str, Any] | None, new: dict[str, Any] | None, active_subscriptions: int
 ) -> None:
-    """Refuse lowering any quota while the plan has active subscriptions."""
+    """Refuse lowering any quota while the plan has active subscriptions (the message is in the
+    request's language; English in a command)."""
     if not active_subscriptions:
         return
     for key, before, after in quota_decreases(old, new):
-        shown = "unlimited" if before is None else before
         raise PlanRuleError(
-            f"Cannot decrease quota '{key}' from {shown} to {after} while plan has active "
-            "subscriptions. Create a new plan instead."
+            gettext(
+                "Cannot decrease quota '%(quota)s' from %(old)s to %(new)s while plan has active "
+                "subscriptions. Create a new plan instead.",
+                quota=quota_key_label(key),
+                old=gettext("unlimited") if before is None else before,
+                new=after,
+            )
         )

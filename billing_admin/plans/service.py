@@ -9,12 +9,15 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import sqlalchemy as sa
+from babel.numbers import format_decimal
+from flask_babel import gettext, ngettext
 from slugify import slugify
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from billing_admin.audit.service import Actor, record_plan_change
 from billing_admin.extensions import db
+from billing_admin.formatting import grouped, locale
 from billing_admin.models import SUBSCRIPTION_STATUSES, AuditLog, Plan
 from billing_admin.plans.errors import PlanNotFound
 from billing_admin.plans.pricing import mrr
@@ -43,27 +46,51 @@ STATUS_FILTERS = ("all", "active", "inactive")
 __all__ = ["PlanNotFound"]  # re-exported: views catch service.PlanNotFound
 
 
+# The errors' messages are in the request's language (English in a command, which has no
+# request). Some English ones mirror the original system word for word, "1 subscriptions" too:
+# their ngettext has the same English text for one and for many. (Flask-Babel's ngettext
+# fills %(num)s with the bare number itself; %(count)s is the number grouped for the language.)
+
+
 class PlanIdTaken(PlanValidationError):
     def __init__(self, plan_id: str):
-        super().__init__(plan_id, {"id": [f"Plan with ID '{plan_id}' already exists"]})
+        super().__init__(
+            plan_id, {"id": [gettext("Plan with ID '%(id)s' already exists", id=plan_id)]}
+        )
 
 
 class StaleEdit(Exception):
     """The plan changed since the form was opened; ``plan`` holds what is stored now."""
 
     def __init__(self, plan: Plan):
-        super().__init__("This plan was changed by someone else since you opened it")
+        super().__init__(gettext("This plan was changed by someone else since you opened it"))
         self.plan = plan
+
+
+def plain_amount(amount: Decimal) -> str:
+    """An amount with two places and no grouping: "1490.00" / "1490,00"."""
+    return format_decimal(Decimal(amount), "0.00", locale=locale())
 
 
 class PriceChangeNeedsConfirmation(Exception):
     def __init__(self, active_subscriptions: int, old: Decimal, new: Decimal, currency: str):
         self.active_subscriptions = active_subscriptions
         self.new_price = new
+        self.shown_new_price = plain_amount(new)
         super().__init__(
-            f"The price changes from {old:.2f} to {new:.2f} {currency} while "
-            f"{active_subscriptions:,} active subscriptions use this plan. The new price applies "
-            "to new subscriptions only; current subscribers keep theirs until they change plan."
+            ngettext(
+                "The price changes from %(old)s to %(new)s %(currency)s while %(count)s active "
+                "subscriptions use this plan. The new price applies to new subscriptions only; "
+                "current subscribers keep theirs until they change plan.",
+                "The price changes from %(old)s to %(new)s %(currency)s while %(count)s active "
+                "subscriptions use this plan. The new price applies to new subscriptions only; "
+                "current subscribers keep theirs until they change plan.",
+                active_subscriptions,
+                old=plain_amount(old),
+                new=plain_amount(new),
+                currency=currency,
+                count=grouped(active_subscriptions),
+            )
         )
 
 
@@ -158,7 +185,9 @@ def create_plan(spec: PlanSpec, actor: Actor) -> Plan:
     if not spec.id.strip():
         suggested = suggest_plan_id(spec.name or "")
         if not suggested:
-            raise PlanValidationError("", {"id": ["Enter an ID: none can be made from this name."]})
+            raise PlanValidationError(
+                "", {"id": [gettext("Enter an ID: none can be made from this name.")]}
+            )
         spec = replace(spec, id=_unused_id(suggested))
     check_plan(spec)
     if db.session.get(Plan, spec.id) is not None:
@@ -268,13 +297,20 @@ def deletion_refusal(plan_id: str) -> str | None:
     if not counts:
         return None
     if counts["active"]:
-        return (
-            f"Cannot delete plan with {counts['active']:,} active subscriptions. "
-            "Deactivate the plan instead."
+        return ngettext(
+            "Cannot delete plan with %(count)s active subscriptions. Deactivate the plan instead.",
+            "Cannot delete plan with %(count)s active subscriptions. Deactivate the plan instead.",
+            counts["active"],
+            count=grouped(counts["active"]),
         )
-    return (
-        f"Cannot delete plan while {sum(counts.values()):,} subscriptions (none active) still "
-        "refer to it: their history would be lost. Deactivate the plan instead."
+    total = sum(counts.values())
+    return ngettext(
+        "Cannot delete plan while %(count)s subscriptions (none active) still refer to it: their "
+        "history would be lost. Deactivate the plan instead.",
+        "Cannot delete plan while %(count)s subscriptions (none active) still refer to it: their "
+        "history would be lost. Deactivate the plan instead.",
+        total,
+        count=grouped(total),
     )
 
 
@@ -297,7 +333,7 @@ def delete_plan(plan_id: str, actor: Actor) -> None:
     except IntegrityError:
         # A subscription arrived after we counted; the foreign key kept it from being orphaned.
         db.session.rollback()
-        raise PlanInUse(deletion_refusal(plan_id) or "The plan is in use.") from None
+        raise PlanInUse(deletion_refusal(plan_id) or gettext("The plan is in use.")) from None
 
 
 def _commit_or_raise(conflict) -> None:

@@ -9,6 +9,10 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext, ngettext
+
+from billing_admin.formatting import grouped
+from billing_admin.plans.labels import field_label, quota_key_label
 from billing_admin.plans.spec import CURRENCIES, INTERVALS, QUOTA_KEYS, PlanSpec
 
 PLAN_ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
@@ -22,20 +26,34 @@ FEATURES_MAX = 50
 QUOTA_MAX = 10**15
 DISPLAY_ORDER_MAX = 1_000_000
 
-
-CONTROL_CHARACTERS = "Must not contain control characters."
-NOT_UNICODE = "Holds text that is not valid Unicode (a lone surrogate such as \\ud800)."
 METADATA_DEPTH_MAX = 20
 # /admin/plans/new is the create page: a plan cannot have that id.
 RESERVED_PLAN_IDS = frozenset({"new"})
 
 
 class PlanValidationError(ValueError):
+    """Messages are in the request's language (English in a command, which has no request)."""
+
     def __init__(self, plan_id: str, errors: dict[str, list[str]]):
         self.plan_id = plan_id
         self.errors = errors
-        summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items())
-        super().__init__(f"plan '{plan_id}' is invalid: {summary}")
+        summary = "; ".join(
+            gettext("%(field)s: %(messages)s", field=field_label(name), messages=" ".join(msgs))
+            for name, msgs in errors.items()
+        )
+        super().__init__(
+            gettext("plan '%(id)s' is invalid: %(errors)s", id=plan_id, errors=summary)
+        )
+
+
+def _at_most_characters(limit: int) -> str:
+    return ngettext(
+        "Must be at most %(num)s character.", "Must be at most %(num)s characters.", limit
+    )
+
+
+def _one_to_characters(limit: int) -> str:
+    return ngettext("Must be 1 to %(num)s character.", "Must be 1 to %(num)s characters.", limit)
 
 
 def plan_errors(spec: PlanSpec, *, check_id: bool = True) -> dict[str, list[str]]:
@@ -46,42 +64,48 @@ def plan_errors(spec: PlanSpec, *, check_id: bool = True) -> dict[str, list[str]
 
     if check_id:
         if not spec.id or len(spec.id) > PLAN_ID_MAX:
-            fail("id", f"Must be 1 to {PLAN_ID_MAX} characters.")
+            fail("id", _one_to_characters(PLAN_ID_MAX))
         elif not PLAN_ID_PATTERN.match(spec.id):
-            fail("id", "Use only lowercase letters, digits, '_' and '-'.")
+            fail("id", gettext("Use only lowercase letters, digits, '_' and '-'."))
     if not isinstance(spec.name, str) or not spec.name.strip() or len(spec.name) > NAME_MAX:
-        fail("name", f"Must be 1 to {NAME_MAX} characters.")
+        fail("name", _one_to_characters(NAME_MAX))
     if spec.name_ru is not None and len(spec.name_ru) > NAME_MAX:
-        fail("name_ru", f"Must be at most {NAME_MAX} characters.")
+        fail("name_ru", _at_most_characters(NAME_MAX))
     for name in ("description", "description_ru"):
         value = getattr(spec, name)
         if value is not None and len(value) > DESCRIPTION_MAX:
-            fail(name, f"Must be at most {DESCRIPTION_MAX} characters.")
+            fail(name, _at_most_characters(DESCRIPTION_MAX))
     for name in ("name", "name_ru", "description", "description_ru"):
         if _has_control_characters(getattr(spec, name)):
-            fail(name, CONTROL_CHARACTERS)
+            fail(name, gettext("Must not contain control characters."))
     for message in _price_errors(spec.price):
         fail("price", message)
     if spec.currency not in CURRENCIES:
-        fail("currency", f"Must be one of {', '.join(CURRENCIES)}.")
+        fail("currency", gettext("Must be one of %(choices)s.", choices=", ".join(CURRENCIES)))
     if spec.interval not in INTERVALS:
-        fail("interval", f"Must be one of {', '.join(INTERVALS)}.")
+        fail("interval", gettext("Must be one of %(choices)s.", choices=", ".join(INTERVALS)))
     for message in _quota_errors(spec.quotas):
         fail("quotas", message)
     for message in _feature_errors(spec.features):
         fail("features", message)
     if not isinstance(spec.is_active, bool):
-        fail("is_active", "Must be true or false.")
+        fail("is_active", gettext("Must be true or false."))
     if not _is_int(spec.display_order) or not 0 <= spec.display_order <= DISPLAY_ORDER_MAX:
-        fail("display_order", f"Must be a whole number from 0 to {DISPLAY_ORDER_MAX:,}.")
+        fail(
+            "display_order",
+            gettext("Must be a whole number from 0 to %(max)s.", max=grouped(DISPLAY_ORDER_MAX)),
+        )
     if spec.plan_extra_metadata is not None and not isinstance(spec.plan_extra_metadata, dict):
-        fail("plan_extra_metadata", "Must be a JSON object.")
+        fail("plan_extra_metadata", gettext("Must be a JSON object."))
     else:
         problem = _json_problem(spec.plan_extra_metadata)
         if problem:
             fail("plan_extra_metadata", problem)
     if spec.id in RESERVED_PLAN_IDS:
-        fail("id", f"'{spec.id}' is reserved for a page of its own: choose another ID.")
+        fail(
+            "id",
+            gettext("'%(id)s' is reserved for a page of its own: choose another ID.", id=spec.id),
+        )
     return errors
 
 
@@ -107,14 +131,20 @@ def _json_problem(value: Any) -> str | None:
     while stack:
         item, depth = stack.pop()
         if depth > METADATA_DEPTH_MAX:
-            return f"Nested more than {METADATA_DEPTH_MAX} levels deep."
+            return ngettext(
+                "Nested more than %(num)s level deep.",
+                "Nested more than %(num)s levels deep.",
+                METADATA_DEPTH_MAX,
+            )
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                return NOT_UNICODE
+                return gettext(
+                    "Holds text that is not valid Unicode (a lone surrogate such as \\ud800)."
+                )
         elif isinstance(item, float) and not math.isfinite(item):
-            return "Holds a number too large to store."
+            return gettext("Holds a number too large to store.")
         elif isinstance(item, dict):
             stack.extend((key, depth + 1) for key in item)
             stack.extend((child, depth + 1) for child in item.values())
@@ -129,14 +159,14 @@ def _is_int(value: Any) -> bool:
 
 def _price_errors(price: Any) -> list[str]:
     if not isinstance(price, Decimal) or not price.is_finite():
-        return ["Must be a number."]
+        return [gettext("Must be a number.")]
     errors = []
     if price < 0:
-        errors.append("Must be 0 or more.")
+        errors.append(gettext("Must be 0 or more."))
     if price >= PRICE_LIMIT:
-        errors.append("Must be below 100,000,000.")
+        errors.append(gettext("Must be below %(limit)s.", limit=grouped(PRICE_LIMIT)))
     if price.as_tuple().exponent < -2:
-        errors.append("Use at most two decimal places.")
+        errors.append(gettext("Use at most two decimal places."))
     return errors
 
 
@@ -144,28 +174,40 @@ def _quota_errors(quotas: Any) -> list[str]:
     if quotas is None:
         return []
     if not isinstance(quotas, dict):
-        return ["Must be an object of quotas, or unlimited."]
+        return [gettext("Must be an object of quotas, or unlimited.")]
     unknown = sorted(set(quotas) - set(QUOTA_KEYS))
-    errors = [f"Unknown quota '{key}'." for key in unknown]
+    errors = [gettext("Unknown quota '%(key)s'.", key=key) for key in unknown]
     for key in QUOTA_KEYS:
         value = quotas.get(key)
         if value is not None and (not _is_int(value) or not 0 <= value <= QUOTA_MAX):
             errors.append(
-                f"Quota '{key}' must be a whole number from 0 to {QUOTA_MAX:,}, or unlimited."
+                gettext(
+                    "Quota '%(key)s' must be a whole number from 0 to %(max)s, or unlimited.",
+                    key=quota_key_label(key),
+                    max=grouped(QUOTA_MAX),
+                )
             )
     return errors
 
 
 def _feature_errors(features: Any) -> list[str]:
     if not isinstance(features, list | tuple) or not all(isinstance(f, str) for f in features):
-        return ["Must be a list of text lines."]
+        return [gettext("Must be a list of text lines.")]
     errors = []
     if len(features) > FEATURES_MAX:
-        errors.append(f"At most {FEATURES_MAX} features.")
+        errors.append(
+            ngettext("At most %(num)s feature.", "At most %(num)s features.", FEATURES_MAX)
+        )
     if any(len(f) > FEATURE_MAX for f in features):
-        errors.append(f"Each feature must be at most {FEATURE_MAX} characters.")
+        errors.append(
+            ngettext(
+                "Each feature must be at most %(num)s character.",
+                "Each feature must be at most %(num)s characters.",
+                FEATURE_MAX,
+            )
+        )
     if any(not f.strip() for f in features):
-        errors.append("Features cannot be blank.")
+        errors.append(gettext("Features cannot be blank."))
     if any(_has_control_characters(f) or "\n" in f for f in features):
-        errors.append("Each feature is one line of text.")
+        errors.append(gettext("Each feature is one line of text."))
     return errors

@@ -1,6 +1,7 @@
 """Plan pages. Thin: parse the request, call plans/service.py, render or redirect."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from billing_admin.audit.service import Actor
@@ -10,11 +11,15 @@ from billing_admin.dashboard.service import weekly_trend
 from billing_admin.parsing import whole_number
 from billing_admin.plans import service
 from billing_admin.plans.forms import PlanForm, parse_price
+from billing_admin.plans.labels import TEMPLATE_FILTERS
 from billing_admin.plans.rules import PlanRuleError
 from billing_admin.plans.spec import diff_values, plan_values
 from billing_admin.plans.validation import PlanValidationError
 
 bp = Blueprint("plans", __name__, url_prefix="/admin/plans")
+# Labels of plan vocabularies (field names, intervals, filters, audit actions), for every page.
+for _name, _label in TEMPLATE_FILTERS.items():
+    bp.add_app_template_filter(_label, _name)
 
 
 def _actor() -> Actor:
@@ -65,7 +70,7 @@ def new():
             except PlanValidationError as exc:
                 form_error = _first(form.show_service_errors(exc.errors))
             else:
-                flash(f"Plan '{plan.id}' created.", "success")
+                flash(gettext("Plan '%(id)s' created.", id=plan.id), "success")
                 return redirect(url_for("plans.detail", plan_id=plan.id))
     return _render_form(form, plan=None, form_error=form_error)
 
@@ -81,7 +86,7 @@ def edit(plan_id: str):
         spec = form.to_spec(plan_id=plan_id)
         expected_version = whole_number(form.version.data)
         if spec is not None and expected_version is None:
-            form_error = "The form is missing the plan's version: reload the page."
+            form_error = gettext("The form is missing the plan's version: reload the page.")
         elif spec is not None:
             try:
                 changes = service.update_plan(
@@ -103,10 +108,10 @@ def edit(plan_id: str):
                 # Their values are shown beside yours; saving again now overwrites them.
                 form.version.data = str(exc.plan.version)
             else:
-                flash(
-                    f"Plan '{plan_id}' saved." if changes else "No changes to save.",
-                    "success" if changes else "info",
-                )
+                if changes:
+                    flash(gettext("Plan '%(id)s' saved.", id=plan_id), "success")
+                else:
+                    flash(gettext("No changes to save."), "info")
                 return redirect(url_for("plans.detail", plan_id=plan_id))
     return _render_form(
         form, plan=plan, form_error=form_error, price_warning=price_warning, stale=stale
@@ -126,11 +131,19 @@ def deactivate(plan_id: str):
 def _set_active(plan_id: str, active: bool):
     _plan_or_404(plan_id)
     changed = service.set_plan_active(plan_id, active, _actor())
-    word = "activated" if active else "deactivated"
-    flash(
-        f"Plan '{plan_id}' {word}." if changed else f"Plan '{plan_id}' was already {word}.",
-        "success",
-    )
+    if active:
+        message = (
+            gettext("Plan '%(id)s' activated.", id=plan_id)
+            if changed
+            else gettext("Plan '%(id)s' was already activated.", id=plan_id)
+        )
+    else:
+        message = (
+            gettext("Plan '%(id)s' deactivated.", id=plan_id)
+            if changed
+            else gettext("Plan '%(id)s' was already deactivated.", id=plan_id)
+        )
+    flash(message, "success")
     return redirect(_back_to(url_for("plans.detail", plan_id=plan_id)))
 
 
@@ -140,10 +153,17 @@ def duplicate(plan_id: str):
     try:
         copy = service.duplicate_plan(plan_id, _actor())
     except PlanValidationError as exc:
-        flash(f"Plan '{plan_id}' could not be duplicated: {exc}", "error")
+        flash(
+            gettext("Plan '%(id)s' could not be duplicated: %(error)s", id=plan_id, error=str(exc)),
+            "error",
+        )
         return redirect(url_for("plans.detail", plan_id=plan_id))
     flash(
-        f"Plan '{plan_id}' duplicated as '{copy.id}' (inactive). Review it, then activate it.",
+        gettext(
+            "Plan '%(id)s' duplicated as '%(copy)s' (inactive). Review it, then activate it.",
+            id=plan_id,
+            copy=copy.id,
+        ),
         "success",
     )
     return redirect(url_for("plans.edit", plan_id=copy.id))
@@ -159,7 +179,7 @@ def delete(plan_id: str):
         except service.PlanInUse as exc:
             refusal = str(exc)
         else:
-            flash(f"Plan '{plan_id}' deleted.", "success")
+            flash(gettext("Plan '%(id)s' deleted.", id=plan_id), "success")
             return redirect(url_for("plans.index"))
     status = 409 if refusal and request.method == "POST" else 200
     return render_template("plans/delete.html", plan=plan, refusal=refusal), status

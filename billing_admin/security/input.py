@@ -5,9 +5,16 @@ deep inside a query as a 500. Refused here, once, with a 400 instead.
 """
 
 from flask import request
+from flask_babel import gettext
 from werkzeug.exceptions import BadRequest
 
-NUL_REFUSED = "Text must not contain NUL characters."
+
+def N_(message: str) -> str:
+    """Marks a message for translation (pybabel extracts N_); translated where it is used."""
+    return message
+
+
+NUL_REFUSED = N_("Text must not contain NUL characters.")
 
 
 def refuse_nul_characters() -> None:
@@ -17,4 +24,4 @@ def refuse_nul_characters() -> None:
         for key, values in source.lists()
         for value in values
     ):
-        raise BadRequest(NUL_REFUSED)
+        raise BadRequest(gettext(NUL_REFUSED))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext
 
 from billing_admin.extensions import db
 from billing_admin.models import (
@@ -42,6 +43,22 @@ API_FIELDS = (
     "current_period_end",
 )
 EXPORT_BATCH = 1_000
+# What a subscription status reads as on the pages (badges, status counts, the status filter,
+# the charts' legends), in the request's language; the raw value stays in URLs, query strings,
+# the API and the CSV export. Templates: the ``subscription_status_label`` filter (views.py).
+STATUS_LABELS = {
+    "active": lazy_gettext("active"),
+    "trialing": lazy_gettext("trialing"),
+    "past_due": lazy_gettext("past due"),
+    "paused": lazy_gettext("paused"),
+    "canceled": lazy_gettext("canceled"),
+}
+
+
+def status_label(status: str) -> str:
+    """ "past_due" → "past due" / "просрочена"; an unknown value, as it reads."""
+    label = STATUS_LABELS.get(status)
+    return str(label) if label is not None else status.replace("_", " ")
 
 
 class UnknownStatus(ValueError):

@@ -17,12 +17,23 @@ from billing_admin.subscribers.service import (
     SubscriberFilter,
     SubscriberRow,
     iter_subscribers,
+    status_label,
     subscribers_page,
 )
 
 bp = Blueprint("subscribers", __name__, url_prefix="/admin/plans")
 
 CSV_HEADER = (*API_FIELDS, "cancel_at_period_end")
+
+
+# A subscription status as the pages show it (badges, status counts, the status filter).
+bp.add_app_template_filter(status_label, "subscription_status_label")
+
+
+@bp.app_template_filter("iso_date")
+def iso_date(epoch: int) -> str:
+    """A <time datetime="..."> value: machine-readable whatever the page's language."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
 
 
 def _filter_args() -> tuple[str | None, str | None]:

@@ -121,7 +121,7 @@ def test_create_a_plan_fixing_a_bad_price_then_rename_it(signed_in_page):
     expect(page).to_have_url(re.compile(r"/admin/plans/browser_team$"))
     expect(flash(page)).to_have_text("Plan 'browser_team' created.")
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Browser Team\s+Active"))
-    expect(page.get_by_text("990.50 RUB / month")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^RUB\s990\.50 / month$"))).to_be_visible()
     expect(page.get_by_role("row", name="Quotas per period")).to_contain_text(
         "Input tokens: 2,000,000"
     )
@@ -241,7 +241,7 @@ def test_subscribers_paged_with_a_status_filter_and_a_search_then_a_bigger_page(
     assert 20 < len(expected) <= 50, "the demo data should give a second page of 20"
 
     page.goto("/admin/plans")
-    plan_row(page, "free").get_by_role("link", name="List").click()
+    plan_row(page, "free").get_by_role("link", name=re.compile(r"^[\d,]+ subscribers?$")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Subscribers of Free free")
     expect(subscriber_rows(page)).to_have_count(20)
 
@@ -436,6 +436,38 @@ def test_a_form_opened_before_signing_in_again_has_expired(signed_in_page, live_
 # -- Demo data --------------------------------------------------------------------------------
 
 
+def test_switch_to_russian_everywhere_then_back_to_english(signed_in_page, new_page, live_server):
+    """The switcher in the navigation: Russian on every page after one click, in a browser
+    that asks for English, remembered for the account (another browser signing in gets it)."""
+    page = signed_in_page
+    page.goto("/admin/plans?status=active")
+    try:
+        page.get_by_role("button", name="Русский").click()
+        expect(page).to_have_url(re.compile(r"/admin/plans\?status=active$"))  # back where it was
+        expect(page.locator("html")).to_have_attribute("lang", "ru")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Тарифы")
+        row = plan_row(page, "pro")
+        expect(row).to_contain_text("Профессиональный")  # the plan's own Russian name
+        expect(row).to_contain_text(re.compile(r"1\s490,00\s₽ / мес\."))
+        expect(page.get_by_role("button", name="Русский")).to_be_disabled()
+
+        page.get_by_role("link", name="Обзор").click()
+        expect(page.get_by_role("heading", level=1)).not_to_have_text(re.compile("[A-Za-z]{3}"))
+
+        other, _ = new_page(live_server)  # another browser: English Accept-Language, no cookie
+        other.goto("/login")
+        expect(other.locator("html")).to_have_attribute("lang", "en")  # nobody signed in yet
+        other.get_by_label("Email").fill(live_server.admin_email)
+        other.get_by_label("Password").fill(live_server.admin_password)
+        other.get_by_role("button", name="Sign in").click()
+        expect(other.get_by_role("link", name="Тарифы")).to_be_visible()
+        expect(other.locator("html")).to_have_attribute("lang", "ru")
+    finally:
+        page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("link", name="Dashboard")).to_be_visible()
+
+
 def test_demo_cancellations_are_spread_over_time(live_server):
     """The dashboard's trend chart should show the demo data's cancellations spread over the
     weeks, not piled on the second ``flask seed-demo`` ran."""
@@ -513,6 +545,16 @@ def test_screenshots_of_the_main_pages(screenshot_server, new_page, sign_in):
         ("plan-edit.png", "/admin/plans/pro/edit"),
         ("subscribers.png", f"/admin/plans/{busiest}/subscribers"),
         ("audit.png", "/admin/audit"),
+    ]:
+        response = page.goto(path)
+        assert response.status == 200, path
+        shot(name)
+    page.get_by_role("button", name="Русский").click()
+    for name, path in [
+        ("dashboard-ru.png", "/admin/"),
+        ("plans-ru.png", "/admin/plans"),
+        ("plan-ru.png", "/admin/plans/pro"),
+        ("subscribers-ru.png", f"/admin/plans/{busiest}/subscribers"),
     ]:
         response = page.goto(path)
         assert response.status == 200, path
