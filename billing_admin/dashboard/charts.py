@@ -21,12 +21,14 @@ from billing_admin.dashboard.service import ACTIVE_STATUSES  # the dashboard's "
 from billing_admin.subscribers.service import status_label
 
 WIDTH = 640
-PLOT_LEFT = 64
+PLOT_LEFT = 84  # room for tick labels such as "150 тыс." beside the axis title
 PLOT_RIGHT = 16
 PLOT_TOP = 16
 PLOT_BOTTOM = 84
 HEIGHT = 320
 ROTATE_LABELS_FROM = 7  # categories; fewer fit side by side
+# Rotated labels reach further down: the chart grows by this much so they clear the axis title.
+ROTATED_LABELS_EXTRA = 28
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def whole_number_maximum(value: float) -> float:
 def axis_number(value: float) -> str:
     """Short tick labels that fit beside the axis: 750, 2.5K, 1.5M / 750, 2,5 тыс., 1,5 млн
     (the tables are exact)."""
-    return format_compact_decimal(value, fraction_digits=2, locale=formatting.locale())
+    return format_compact_decimal(value, fraction_digits=2, locale=formatting.request_locale())
 
 
 def whole(value: float) -> str:
@@ -102,7 +104,12 @@ def whole(value: float) -> str:
 
 def amount(value: float) -> str:
     """An amount without its currency (the axis names it): "1,470.00" / "1 470,00"."""
-    return format_decimal(value, format="#,##0.00", locale=formatting.locale())
+    return format_decimal(value, format="#,##0.00", locale=formatting.request_locale())
+
+
+def _label_layout(categories: int) -> dict:
+    rotate = categories >= ROTATE_LABELS_FROM
+    return {"rotate_x_labels": rotate, "height": HEIGHT + (ROTATED_LABELS_EXTRA if rotate else 0)}
 
 
 def _y_ticks(top: float) -> list[Tick]:
@@ -173,7 +180,7 @@ def stacked_bars(
         bars=bars,
         x_ticks=x_ticks,
         y_ticks=_y_ticks(top),
-        rotate_x_labels=len(categories) >= ROTATE_LABELS_FROM,
+        **_label_layout(len(categories)),
         legend=[(css, label) for css, label, _ in series],
         table_head=head,
         table_rows=rows,
@@ -224,7 +231,7 @@ def grouped_bars(
         bars=bars,
         x_ticks=x_ticks,
         y_ticks=_y_ticks(top),
-        rotate_x_labels=len(categories) >= ROTATE_LABELS_FROM,
+        **_label_layout(len(categories)),
         legend=[(css, label) for css, label, _ in series],
         table_head=[x_axis] + [label for _, label, _ in series],
         table_rows=rows,

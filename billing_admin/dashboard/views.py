@@ -16,7 +16,7 @@ def percent(fraction: Decimal | float | None) -> str:
     "16,2 %"; None → "—"."""
     if fraction is None:
         return "—"
-    here = formatting.locale()
+    here = formatting.request_locale()
     # The language's own percent pattern ("#,##0%", "#,##0 %"), with one decimal place.
     pattern = copy(here.percent_formats[None])
     pattern.frac_prec = (1, 1)

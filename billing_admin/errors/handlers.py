@@ -15,13 +15,7 @@ from werkzeug.exceptions import (
 
 from billing_admin.auth.guard import is_api_request
 from billing_admin.extensions import db, login_manager
-
-
-def N_(message: str) -> str:
-    """Marks a message for translation (pybabel extracts N_) where it is defined in English: the
-    API sends it as it is, a page through gettext."""
-    return message
-
+from billing_admin.i18n import N_
 
 CSRF_EXPIRED = N_(
     "This form has expired or was not sent from this site. Reload the page and try again."

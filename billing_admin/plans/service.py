@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from billing_admin.audit.service import Actor, record_plan_change
 from billing_admin.extensions import db
-from billing_admin.formatting import grouped, locale
+from billing_admin.formatting import grouped, request_locale
 from billing_admin.models import SUBSCRIPTION_STATUSES, AuditLog, Plan
 from billing_admin.plans.errors import PlanNotFound
 from billing_admin.plans.pricing import mrr
@@ -69,7 +69,7 @@ class StaleEdit(Exception):
 
 def plain_amount(amount: Decimal) -> str:
     """An amount with two places and no grouping: "1490.00" / "1490,00"."""
-    return format_decimal(Decimal(amount), "0.00", locale=locale())
+    return format_decimal(Decimal(amount), "0.00", locale=request_locale())
 
 
 class PriceChangeNeedsConfirmation(Exception):

@@ -8,11 +8,7 @@ from flask import request
 from flask_babel import gettext
 from werkzeug.exceptions import BadRequest
 
-
-def N_(message: str) -> str:
-    """Marks a message for translation (pybabel extracts N_); translated where it is used."""
-    return message
-
+from billing_admin.i18n import N_
 
 NUL_REFUSED = N_("Text must not contain NUL characters.")
 

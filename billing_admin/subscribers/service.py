@@ -13,6 +13,7 @@ CSV export. How a page is found, for a plan with 500,000 subscribers:
   missed. Foreign keys mean every subscription has its user, so items and total agree.
 """
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext
 
 from billing_admin.extensions import db
+from billing_admin.formatting import request_locale
 from billing_admin.models import (
     SUBSCRIPTION_STATUSES,
     Plan,
@@ -55,10 +57,18 @@ STATUS_LABELS = {
 }
 
 
-def status_label(status: str) -> str:
-    """ "past_due" → "past due" / "просрочена"; an unknown value, as it reads."""
-    label = STATUS_LABELS.get(status)
-    return str(label) if label is not None else status.replace("_", " ")
+def status_label(status: str, language: str | None = None) -> str:
+    """ "past_due" → "past due" / "просрочена"; an unknown value, as it reads. ``language``:
+    the request's, when the caller has it at hand (formatting.py explains)."""
+    label = _status_labels(language or str(request_locale())).get(status)
+    return label if label is not None else status.replace("_", " ")
+
+
+@functools.lru_cache(maxsize=8)
+def _status_labels(language: str) -> dict[str, str]:
+    # Translated once a language (a page shows a badge a row); called inside a request in
+    # that language, so gettext answers in it.
+    return {status: str(label) for status, label in STATUS_LABELS.items()}
 
 
 class UnknownStatus(ValueError):

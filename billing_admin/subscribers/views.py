@@ -30,12 +30,6 @@ CSV_HEADER = (*API_FIELDS, "cancel_at_period_end")
 bp.add_app_template_filter(status_label, "subscription_status_label")
 
 
-@bp.app_template_filter("iso_date")
-def iso_date(epoch: int) -> str:
-    """A <time datetime="..."> value: machine-readable whatever the page's language."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
-
-
 def _filter_args() -> tuple[str | None, str | None]:
     """Status and search from the query string; an unknown status shows every status."""
     status = request.args.get("status") or None
