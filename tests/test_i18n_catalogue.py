@@ -49,10 +49,14 @@ def extracted() -> dict[tuple[str | tuple[str, str], str | None], list[str]]:
     return found
 
 
+def read_catalogue():
+    with open(CATALOGUE, "rb") as po:
+        return read_po(po, locale="ru")
+
+
 @pytest.fixture(scope="module")
 def catalogue():
-    with open(CATALOGUE, "rb") as po:
-        return {(m.id, m.context): m for m in read_po(po, locale="ru") if m.id}
+    return {(m.id, m.context): m for m in read_catalogue() if m.id}
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +76,12 @@ def test_every_string_in_the_code_is_in_the_catalogue(in_code, catalogue):
 def test_the_catalogue_holds_no_string_the_code_no_longer_uses(in_code, catalogue):
     stale = sorted(str(msgid) for msgid in catalogue if msgid not in in_code)
     assert not stale, f"no longer in the code ({FIX}): {stale}"
+
+
+def test_the_catalogue_keeps_no_obsolete_entries():
+    """`#~` entries: `make messages` drops them, so a catalogue holding one was edited by hand
+    or not updated."""
+    assert not read_catalogue().obsolete, FIX
 
 
 def test_every_string_is_translated_and_none_is_fuzzy(catalogue):

@@ -124,9 +124,15 @@ def any_of(strings: Iterable[str]) -> re.Pattern:
     return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, alternatives)) + r")(?!\w)")
 
 
-def foreign_words(text: str, language: str, allowed: re.Pattern) -> list[str]:
+def as_ids(ids: set[str]) -> re.Pattern:
+    """Any of ``ids`` shown as an id: the whole text, or in quotes («pro», 'pro')."""
+    alternatives = "|".join(map(re.escape, sorted(ids, key=len, reverse=True))) or "(?!)"
+    return re.compile(rf"^(?:{alternatives})$|(?<=[«'])(?:{alternatives})(?=[»'])")
+
+
+def foreign_words(text: str, language: str, allowed: re.Pattern, ids: re.Pattern) -> list[str]:
     """The words of ``text`` in the other language, once the allowed strings are taken out."""
-    rest = allowed.sub(" ", text)
+    rest = allowed.sub(" ", ids.sub(" ", text))
     return ENGLISH_WORD.findall(rest) if language == "ru" else CYRILLIC.findall(rest)
 
 
@@ -137,7 +143,10 @@ def foreign_words(text: str, language: str, allowed: re.Pattern) -> list[str]:
 class Data:
     """Strings of the data that pages show as they are, whatever the language."""
 
-    everywhere: set[str] = field(default_factory=set)  # emails, ids, names, features, ...
+    everywhere: set[str] = field(default_factory=set)  # emails, names, features, ...
+    # Plan ids are words too ("unlimited", "free"): allowed only where a page shows one as an
+    # id (a whole text such as a <code>, or quoted «pro» / 'pro'), not anywhere in a sentence.
+    plan_ids: set[str] = field(default_factory=set)
     audit_values: set[str] = field(default_factory=set)  # values recorded in the audit log
     # A plan's English name and description where it has Russian ones: shown in Russian only
     # where the page shows the plan's data as recorded (its details, the audit log).
@@ -172,7 +181,8 @@ def collect_data() -> Data:
         data.everywhere |= {user.email, user.name}
     data.everywhere |= set(db.session.scalars(sa.select(User.email)))
     for plan in db.session.scalars(sa.select(Plan)):
-        data.everywhere |= {plan.id, *(plan.features or ()), *strings_in(plan.plan_extra_metadata)}
+        data.plan_ids.add(plan.id)
+        data.everywhere |= {*(plan.features or ()), *strings_in(plan.plan_extra_metadata)}
         data.everywhere |= {plan.name_ru, plan.description_ru} - {None}
         english = {plan.name, plan.description} - {None}
         if plan.name_ru is None and plan.description_ru is None:
@@ -180,7 +190,8 @@ def collect_data() -> Data:
         else:
             data.plan_english[plan.id] = english
     for entry in db.session.scalars(sa.select(AuditLog)):
-        data.everywhere |= {entry.actor, entry.entity_id}
+        data.everywhere.add(entry.actor)
+        data.plan_ids.add(entry.entity_id)
         for change in (entry.changes or {}).values():
             for value in (change.get("old"), change.get("new")):
                 data.audit_values |= strings_in(value) if value is not None else set()
@@ -268,7 +279,7 @@ def site(app, admin, client, auth, set_clock) -> Site:
         "currency": "USD",
         "interval": "month",
         "tokens_input": "1000000",
-        "tokens_output": "500000",
+        "tokens_output_unlimited": "y",  # "unlimited" in the plan's quotas: a word to translate
         "requests": "5000",
         "features": LEGACY_FEATURE,
         "display_order": "20",
@@ -349,12 +360,13 @@ class Pages:
         found = list(self.errors)
         allowed_tokens = ALLOWED_IN_RUSSIAN if self.language == "ru" else ALLOWED_IN_ENGLISH
         everywhere = set(allowed_tokens) | data.everywhere
+        ids = as_ids(data.plan_ids)
         for page in self.pages:
             if page_language(page.html) != self.language:
                 found.append(f"{page.label}: <html lang={page_language(page.html)!r}>")
             allowed = any_of(everywhere | page.shows.strings(data))
             for text in VisibleText(page.html).texts:
-                words = foreign_words(text, self.language, allowed)
+                words = foreign_words(text, self.language, allowed, ids)
                 if words:
                     found.append(f"{page.label}: {text!r} → {' '.join(words)}")
         return found

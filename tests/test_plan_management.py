@@ -123,8 +123,8 @@ def test_a_price_change_with_active_subscribers_asks_for_confirmation(admin_clie
     html = text_of(response)
     assert response.status_code == 200
     assert (
-        "The price changes from 1490.00 to 1990.00 RUB while 1 active subscriptions use this plan."
-        in html
+        "The price changes from RUB\xa01,490.00 to RUB\xa01,990.00 while 1 active subscription "
+        "uses this plan." in html
     )
     assert "The new price applies to new subscriptions only" in html
     assert 'value="1990"' in html  # the admin's input is kept
@@ -143,7 +143,7 @@ def test_a_confirmation_holds_only_for_the_price_confirmed(admin_client):
     # Warned about 1990, the admin changes the field to 9990 and presses "Save with the new price".
     response = post_edit(admin_client, price="9990", confirm_price_change="1990.00")
     assert response.status_code == 200
-    assert "The price changes from 1490.00 to 9990.00 RUB" in text_of(response)
+    assert "The price changes from RUB\xa01,490.00 to RUB\xa09,990.00" in text_of(response)
     assert fresh().price == Decimal("1490.00")
 
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from flask_babel import gettext
 
+from billing_admin.formatting import grouped, request_locale
 from billing_admin.plans.labels import quota_key_label
 from billing_admin.plans.spec import QUOTA_KEYS
 
@@ -41,7 +42,13 @@ def check_quota_change(
                 "Cannot decrease quota '%(quota)s' from %(old)s to %(new)s while plan has active "
                 "subscriptions. Create a new plan instead.",
                 quota=quota_key_label(key),
-                old=gettext("unlimited") if before is None else before,
-                new=after,
+                old=gettext("unlimited") if before is None else _amount(before),
+                new=_amount(after),
             )
         )
+
+
+def _amount(quota: int) -> str:
+    # English keeps the original system's message word for word ("from 20000 to 10000", and so
+    # do commands, which run in English); other languages group digits as they write them.
+    return str(quota) if request_locale().language == "en" else grouped(quota)

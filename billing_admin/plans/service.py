@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import sqlalchemy as sa
-from babel.numbers import format_decimal
 from flask_babel import gettext, ngettext
 from slugify import slugify
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from billing_admin.audit.service import Actor, record_plan_change
 from billing_admin.extensions import db
-from billing_admin.formatting import grouped, request_locale
+from billing_admin.formatting import grouped, money
 from billing_admin.models import SUBSCRIPTION_STATUSES, AuditLog, Plan
 from billing_admin.plans.errors import PlanNotFound
 from billing_admin.plans.pricing import mrr
@@ -67,28 +66,22 @@ class StaleEdit(Exception):
         self.plan = plan
 
 
-def plain_amount(amount: Decimal) -> str:
-    """An amount with two places and no grouping: "1490.00" / "1490,00"."""
-    return format_decimal(Decimal(amount), "0.00", locale=request_locale())
-
-
 class PriceChangeNeedsConfirmation(Exception):
     def __init__(self, active_subscriptions: int, old: Decimal, new: Decimal, currency: str):
         self.active_subscriptions = active_subscriptions
         self.new_price = new
-        self.shown_new_price = plain_amount(new)
+        self.shown_new_price = money(new, currency)
         super().__init__(
             ngettext(
-                "The price changes from %(old)s to %(new)s %(currency)s while %(count)s active "
-                "subscriptions use this plan. The new price applies to new subscriptions only; "
-                "current subscribers keep theirs until they change plan.",
-                "The price changes from %(old)s to %(new)s %(currency)s while %(count)s active "
-                "subscriptions use this plan. The new price applies to new subscriptions only; "
-                "current subscribers keep theirs until they change plan.",
+                "The price changes from %(old)s to %(new)s while %(count)s active subscription "
+                "uses this plan. The new price applies to new subscriptions only; current "
+                "subscribers keep theirs until they change plan.",
+                "The price changes from %(old)s to %(new)s while %(count)s active subscriptions "
+                "use this plan. The new price applies to new subscriptions only; current "
+                "subscribers keep theirs until they change plan.",
                 active_subscriptions,
-                old=plain_amount(old),
-                new=plain_amount(new),
-                currency=currency,
+                old=money(old, currency),
+                new=self.shown_new_price,
                 count=grouped(active_subscriptions),
             )
         )
