@@ -8,6 +8,7 @@ Examples, English / Russian: ``RUB 1,490.00`` / ``1 490,00 ₽``; ``Nov 21, 2026
 import functools
 import json
 import re
+from copy import copy
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -63,6 +64,18 @@ def money(amount: Decimal | int | None, currency: str = "RUB") -> str:
         return "—"
     text = format_currency(Decimal(amount), currency, locale=request_locale())
     return _CODE_BEFORE_DIGIT.sub(NO_BREAK_SPACE, text, count=1)
+
+
+def percent(fraction: Decimal | float | None) -> str:
+    """A share or a rate with one decimal, as the language writes percentages: 0.162 → "16.2%" /
+    "16,2 %"; None → "—"."""
+    if fraction is None:
+        return "—"
+    here = request_locale()
+    # The language's own percent pattern ("#,##0%", "#,##0 %"), with one decimal place.
+    pattern = copy(here.percent_formats[None])
+    pattern.frac_prec = (1, 1)
+    return pattern.apply(fraction, here)
 
 
 def plan_price(plan: Any) -> str:
@@ -194,6 +207,7 @@ def register_template_helpers(app: Flask) -> None:
         grouped=grouped,
         compact=compact,
         money=money,
+        percent=percent,
         plan_price=plan_price,
         plan_name=plan_name,
         plan_description=plan_description,
