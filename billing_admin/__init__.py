@@ -26,6 +26,7 @@ from billing_admin.plans.views import bp as plans_bp
 from billing_admin.security.headers import register_security_headers
 from billing_admin.security.input import refuse_nul_characters
 from billing_admin.sqlite import configure_sqlite
+from billing_admin.statuses import status_label
 from billing_admin.subscribers.views import bp as subscribers_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -92,3 +93,5 @@ def register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     register_template_helpers(app)
+    # A subscription status as the pages show it (badges, status counts, filters).
+    app.add_template_filter(status_label, "subscription_status_label")

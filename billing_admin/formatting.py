@@ -78,16 +78,26 @@ def percent(fraction: Decimal | float | None) -> str:
     return pattern.apply(fraction, here)
 
 
-def plan_price(plan: Any) -> str:
+def price_per(amount: Decimal, currency: str, interval: str) -> str:
     """ "RUB 490.00 / month" / "490,00 ₽ / мес." """
-    price = money(plan.price, plan.currency)
+    price = money(amount, currency)
     per = {
         "day": gettext("%(price)s / day", price=price),
         "week": gettext("%(price)s / week", price=price),
         "month": gettext("%(price)s / month", price=price),
         "year": gettext("%(price)s / year", price=price),
     }
-    return per.get(plan.interval, f"{price} / {plan.interval}")
+    return per.get(interval, f"{price} / {interval}")
+
+
+def plan_price(plan: Any) -> str:
+    """A plan's current price per period."""
+    return price_per(plan.price, plan.currency, plan.interval)
+
+
+def price_label(price: Any) -> str:
+    """One of a plan's prices (a ``Price`` row) per period."""
+    return price_per(price.amount, price.currency, price.interval)
 
 
 def plan_name(plan: Any) -> str:
@@ -209,6 +219,7 @@ def register_template_helpers(app: Flask) -> None:
         money=money,
         percent=percent,
         plan_price=plan_price,
+        price_label=price_label,
         plan_name=plan_name,
         plan_description=plan_description,
         quota_summary=quota_summary,

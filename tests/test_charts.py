@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from billing_admin.dashboard import charts
+from billing_admin.reporting import charts
 from billing_admin.extensions import db
 from tests.dashboard_data import (
     NOW,

@@ -23,7 +23,7 @@ from billing_admin.formatting import (
     relative_time,
     timestamp,
 )
-from billing_admin.plans.pricing import mrr
+from billing_admin.reporting.mrr import mrr
 from tests.helpers import make_app
 
 NBSP = "\N{NO-BREAK SPACE}"

@@ -16,7 +16,7 @@ from billing_admin.models import (
     User,
 )
 from billing_admin.subscribers.demo import PERIOD_SECONDS, TRIAL_DAYS
-from billing_admin.subscribers.service import subscription_counts
+from billing_admin.reporting.counts import subscription_counts
 from tests.helpers import add_plan, add_subscription, add_user, make_app
 from tests.subscriber_data import bulk_subscribers
 

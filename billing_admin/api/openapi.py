@@ -41,6 +41,11 @@ PLAN_ID = {
 }
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+MONEY = {
+    "type": "string",
+    "pattern": r"^\d+\.\d{2}$",
+    "description": "Decimal with two places, as a string (exact)",
+}
 # Any text: what is not a whole number in range is normalised, never refused. The one
 # exception is the NUL character, which no request may carry (a 400, security/input.py).
 NORMALISED_NUMBER = {"type": "string", "pattern": "^[^\\x00]*$"}
@@ -205,6 +210,8 @@ def openapi_document() -> dict[str, Any]:
                         "subscribers",
                         "subscribers_total",
                         "mrr",
+                        "mrr_by_currency",
+                        "prices",
                     ],
                     "properties": {
                         "id": {"type": "string"},
@@ -236,9 +243,61 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "subscribers_total": {"type": "integer"},
                         "mrr": {
-                            "type": "string",
-                            "pattern": r"^\d+\.\d{2}$",
-                            "description": "Monthly recurring revenue in the plan's currency",
+                            **MONEY,
+                            "description": "Monthly recurring revenue in the plan's currency: "
+                            "the monthly value of the price each active subscription pays",
+                        },
+                        "mrr_by_currency": {
+                            "type": "object",
+                            "description": "MRR per currency: the plan's own, and any other "
+                            "that active subscriptions still pay an older price in",
+                            "additionalProperties": MONEY,
+                        },
+                        "prices": {
+                            "type": "array",
+                            "description": "Every price the plan has had, the current one first",
+                            "items": {"$ref": "#/components/schemas/Price"},
+                        },
+                    },
+                    "additionalProperties": False,
+                },
+                "Price": {
+                    "type": "object",
+                    "required": [
+                        "id",
+                        "amount",
+                        "currency",
+                        "interval",
+                        "active_from",
+                        "active_until",
+                        "current",
+                        "subscribers",
+                        "subscribers_total",
+                        "mrr",
+                    ],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "amount": MONEY,
+                        "currency": {"type": "string", "enum": ["RUB", "USD", "EUR"]},
+                        "interval": {"type": "string", "enum": ["day", "week", "month", "year"]},
+                        "active_from": {"type": "integer", "description": "Unix seconds"},
+                        "active_until": {
+                            "type": ["integer", "null"],
+                            "description": "Unix seconds; null while it is the current price",
+                        },
+                        "current": {"type": "boolean"},
+                        "subscribers": {
+                            "type": "object",
+                            "description": "Subscriptions paying this price, by status",
+                            "required": statuses,
+                            "properties": {s: {"type": "integer"} for s in statuses},
+                            "additionalProperties": False,
+                        },
+                        "subscribers_total": {"type": "integer"},
+                        "mrr": {
+                            **MONEY,
+                            "description": "The MRR of the active subscriptions paying it, in "
+                            "its currency",
                         },
                     },
                     "additionalProperties": False,

@@ -31,15 +31,18 @@ def openapi():
 
 @bp.get("/admin/billing/plans")
 def list_plans():
-    return jsonify(items=[_plan_json(summary) for summary in plans.plan_summaries()])
+    summaries = plans.plan_summaries()
+    histories = plans.price_histories([summary.plan.id for summary in summaries])
+    return jsonify(items=[_plan_json(s, histories[s.plan.id]) for s in summaries])
 
 
 @bp.get("/admin/billing/plans/<plan_id>")
 def get_plan(plan_id: str):
     try:
-        return jsonify(_plan_json(plans.plan_summary(plan_id)))
+        summary = plans.plan_summary(plan_id)
     except PlanNotFound as exc:
         return _detail(str(exc), 404)
+    return jsonify(_plan_json(summary, plans.price_history(plan_id)))
 
 
 @bp.get("/admin/billing/plans/<plan_id>/subscribers")
@@ -68,7 +71,10 @@ def plan_subscribers(plan_id: str):
     )
 
 
-def _plan_json(summary: plans.PlanSummary) -> dict:
+def _plan_json(summary: plans.PlanSummary, prices: list[plans.PriceSummary]) -> dict:
+    """The original's plan object with its counts and MRR; ``price`` stays the current price and
+    ``mrr`` the MRR in the plan's currency (now what each subscription's own price is worth);
+    ``mrr_by_currency`` and ``prices`` (the history, with counts) are ours (issue 12)."""
     plan = summary.plan
     return {
         "id": plan.id,
@@ -89,5 +95,23 @@ def _plan_json(summary: plans.PlanSummary) -> dict:
         "version": plan.version,
         "subscribers": summary.counts,
         "subscribers_total": summary.subscriptions,
-        "mrr": to_json_value(summary.mrr),
+        "mrr": to_json_value(summary.mrr[plan.currency]),
+        "mrr_by_currency": {c: to_json_value(amount) for c, amount in summary.mrr.items()},
+        "prices": [_price_json(entry) for entry in prices],
+    }
+
+
+def _price_json(entry: plans.PriceSummary) -> dict:
+    price = entry.price
+    return {
+        "id": price.id,
+        "amount": to_json_value(price.amount),
+        "currency": price.currency,
+        "interval": price.interval,
+        "active_from": price.active_from,
+        "active_until": price.active_until,
+        "current": price.is_current,
+        "subscribers": entry.counts,
+        "subscribers_total": entry.subscriptions,
+        "mrr": to_json_value(entry.mrr),
     }

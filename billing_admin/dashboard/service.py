@@ -5,8 +5,9 @@ per plan or per subscription, so the page costs the same for 5 plans or 500 and 
 a million subscriptions. Definitions:
 
 - Active subscribers: subscriptions in status ``active`` or ``trialing``.
-- MRR: per plan, active subscriptions × the monthly price (plans/pricing.py), summed per
-  currency. Currencies are never added together.
+- MRR: per plan, each active subscription's own price at its monthly value (reporting/mrr.py),
+  per currency, each plan's figure to the cent; the dashboard's MRR is the sum of the plans'
+  figures, so the table adds up to it. Currencies are never added together.
 - New subscriptions: created in the window (the last 30 days up to now, start included).
 - Cancellations: canceled (``canceled_at``) in the window.
 - Churn: cancellations in the window ÷ subscriptions active at its start, where "active at the
@@ -26,26 +27,18 @@ from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
 from billing_admin.models import Subscription
 from billing_admin.plans.service import PlanSummary, plan_summaries
+from billing_admin.reporting.counts import ACTIVE_STATUSES
+from billing_admin.reporting.trend import DAY, WeekCounts, weekly_trend
 
-DAY = 86_400
-WEEK = 7 * DAY
 WINDOW_DAYS = 30
-TREND_WEEKS = 12
-ACTIVE_STATUSES = ("active", "trialing")
-
-
-@dataclass(frozen=True)
-class WeekCounts:
-    start: int
-    new: int
-    canceled: int
 
 
 @dataclass(frozen=True)
 class PlanShare:
     summary: PlanSummary
     active_subscribers: int
-    mrr_share: Decimal | None  # of the MRR in the plan's currency; None when that MRR is 0
+    # Per currency of the plan's MRR: its share of the MRR in that currency; None when that is 0.
+    mrr_share: dict[str, Decimal | None]
 
 
 @dataclass(frozen=True)
@@ -74,7 +67,8 @@ def overview() -> Overview:
     summaries = plan_summaries()
     mrr_by_currency: dict[str, Decimal] = defaultdict(Decimal)
     for summary in summaries:
-        mrr_by_currency[summary.plan.currency] += summary.mrr
+        for currency, amount in summary.mrr.items():
+            mrr_by_currency[currency] += amount
     total = sum(summary.subscriptions for summary in summaries)
     new_in_window = _count(Subscription.created_at >= window_start)
     canceled_in_window = _count(Subscription.canceled_at >= window_start)
@@ -91,27 +85,17 @@ def overview() -> Overview:
             PlanShare(
                 summary,
                 _active(summary),
-                summary.mrr / mrr_by_currency[summary.plan.currency]
-                if mrr_by_currency[summary.plan.currency]
-                else None,
+                {
+                    currency: amount / mrr_by_currency[currency]
+                    if mrr_by_currency[currency]
+                    else None
+                    for currency, amount in summary.mrr.items()
+                },
             )
             for summary in summaries
         ],
         weeks=weekly_trend(now),
     )
-
-
-def weekly_trend(now: int | None = None, plan_id: str | None = None) -> list[WeekCounts]:
-    """New and canceled subscriptions in each of the last 12 weeks (oldest first): two grouped
-    queries, for every plan or for one."""
-    now = now_epoch() if now is None else now
-    start = now - TREND_WEEKS * WEEK + 1  # 84 days up to and including this second
-    new = _per_week(Subscription.created_at, start, now, plan_id)
-    canceled = _per_week(Subscription.canceled_at, start, now, plan_id)
-    return [
-        WeekCounts(start + week * WEEK, new.get(week, 0), canceled.get(week, 0))
-        for week in range(TREND_WEEKS)
-    ]
 
 
 def _active(summary: PlanSummary) -> int:
@@ -123,12 +107,3 @@ def _count(condition) -> int:
         db.session.scalar(sa.select(sa.func.count()).select_from(Subscription).where(condition))
         or 0
     )
-
-
-def _per_week(column, start: int, now: int, plan_id: str | None) -> dict[int, int]:
-    week = ((column - start) // WEEK).label("week")
-    conditions = [column >= start, column <= now]
-    if plan_id is not None:
-        conditions.append(Subscription.plan_id == plan_id)
-    query = sa.select(week, sa.func.count()).where(*conditions).group_by(week)
-    return {int(number): count for number, count in db.session.execute(query)}

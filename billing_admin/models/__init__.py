@@ -3,6 +3,8 @@
 from billing_admin.models.api_token import ApiToken
 from billing_admin.models.audit import AuditLog
 from billing_admin.models.plan import Plan
+from billing_admin.models.price import Price
+from billing_admin.models.price_move import PriceMove
 from billing_admin.models.sign_in_failure import SignInFailure
 from billing_admin.models.subscription import SUBSCRIPTION_STATUSES, Subscription
 from billing_admin.models.subscription_count import PlanSubscriptionCount
@@ -14,6 +16,8 @@ __all__ = [
     "AuditLog",
     "Plan",
     "PlanSubscriptionCount",
+    "Price",
+    "PriceMove",
     "SignInFailure",
     "Subscription",
     "User",

@@ -13,6 +13,7 @@ AUDIT_ACTIONS = (
     "plan_activated",
     "plan_deactivated",
     "plan_duplicated",
+    "plan_subscriptions_moved",
 )
 
 

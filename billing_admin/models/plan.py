@@ -2,14 +2,18 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
+from billing_admin.models.price import Price
 
 
 class Plan(db.Model):
-    """A subscription plan. ``quotas = None`` means the whole plan is unlimited."""
+    """A subscription plan. ``quotas = None`` means the whole plan is unlimited.
+
+    ``price``, ``currency`` and ``interval`` are the plan's current price, what new subscriptions
+    pay; ``prices`` is the history of them, kept by the database (models/price.py)."""
 
     __tablename__ = "billing_plan"
 
@@ -33,6 +37,11 @@ class Plan(db.Model):
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's declarative API)
+
+    # Written by triggers, read here; the database deletes them with the plan.
+    prices: Mapped[list[Price]] = relationship(
+        order_by=(Price.active_from, Price.id), viewonly=True
+    )
 
     def __repr__(self) -> str:
         return f"<Plan {self.id} v{self.version}>"

@@ -1,6 +1,7 @@
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing_admin.clock import now_epoch
@@ -8,6 +9,16 @@ from billing_admin.extensions import db
 from billing_admin.models.user import new_id
 
 SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "paused", "canceled")
+
+
+def current_price_of_plan(context: DefaultExecutionContext) -> int | None:
+    """A new subscription pays its plan's current price unless it names one (issue 12): the
+    default of ``price_id`` for inserts made through SQLAlchemy. Bulk inserts name it."""
+    plan_id = context.get_current_parameters()["plan_id"]
+    return context.connection.scalar(
+        sa.text("SELECT id FROM billing_price WHERE plan_id = :plan AND active_until IS NULL"),
+        {"plan": plan_id},
+    )
 
 
 class Subscription(db.Model):
@@ -23,11 +34,22 @@ class Subscription(db.Model):
         sa.Index(
             "ix_billing_subscription_plan_status_created", "plan_id", "status", "created_at", "id"
         ),
+        # The price a subscription pays is one of its own plan's prices: the database refuses
+        # any other (billing_price's unique (plan_id, id) is the target).
+        sa.ForeignKeyConstraint(
+            ["plan_id", "price_id"],
+            ["billing_price.plan_id", "billing_price.id"],
+            name="fk_billing_subscription_price",
+        ),
+        # "The subscriptions paying this price" (the move to the current price, in batches).
+        sa.Index("ix_billing_subscription_price_status", "price_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(sa.ForeignKey("user.id"), index=True)
     plan_id: Mapped[str] = mapped_column(sa.ForeignKey("billing_plan.id"))
+    # What it pays (billing_price): kept when the plan's price changes (issue 12).
+    price_id: Mapped[int] = mapped_column(default=current_price_of_plan)
     status: Mapped[str] = mapped_column(sa.String(16))
     current_period_start: Mapped[int] = mapped_column(sa.BigInteger)
     current_period_end: Mapped[int] = mapped_column(sa.BigInteger)

@@ -1,4 +1,4 @@
-"""Subscriptions per plan and status, kept exact by database triggers.
+"""Subscriptions per plan, price and status, kept exact by database triggers.
 
 Counting a plan's 500,000 subscriptions on every page of its subscriber table costs tens of
 milliseconds; reading these rows costs almost nothing. The triggers run inside the transaction
@@ -6,8 +6,11 @@ that changes ``billing_subscription``, so the counts can never disagree with the
 writes them (this app, the platform, a migration). On PostgreSQL they are statement-level
 triggers over transition tables, so a bulk insert updates each counter once, not once a row.
 
+Every money figure reads these rows joined with the prices they count (issue 12: MRR is what
+each subscription's own price is worth a month), so it stays one small query at any size.
+
 The same DDL runs when the tables are created from the models (tests) and, as a frozen copy, in
-migration 0003.
+migration 0006 (0003 had the first version, without prices).
 """
 
 import sqlalchemy as sa
@@ -21,26 +24,29 @@ SQLITE_TRIGGERS = (
     f"""
     CREATE TRIGGER billing_subscription_count_insert AFTER INSERT ON billing_subscription
     BEGIN
-        INSERT INTO {TABLE} (plan_id, status, count) VALUES (NEW.plan_id, NEW.status, 1)
-        ON CONFLICT (plan_id, status) DO UPDATE SET count = count + 1;
+        INSERT INTO {TABLE} (plan_id, price_id, status, count)
+        VALUES (NEW.plan_id, NEW.price_id, NEW.status, 1)
+        ON CONFLICT (plan_id, price_id, status) DO UPDATE SET count = count + 1;
     END
     """,
     f"""
     CREATE TRIGGER billing_subscription_count_delete AFTER DELETE ON billing_subscription
     BEGIN
         UPDATE {TABLE} SET count = count - 1
-        WHERE plan_id = OLD.plan_id AND status = OLD.status;
+        WHERE plan_id = OLD.plan_id AND price_id = OLD.price_id AND status = OLD.status;
     END
     """,
     f"""
     CREATE TRIGGER billing_subscription_count_update
-    AFTER UPDATE OF plan_id, status ON billing_subscription
-    WHEN OLD.plan_id IS NOT NEW.plan_id OR OLD.status IS NOT NEW.status
+    AFTER UPDATE OF plan_id, price_id, status ON billing_subscription
+    WHEN OLD.plan_id IS NOT NEW.plan_id OR OLD.price_id IS NOT NEW.price_id
+        OR OLD.status IS NOT NEW.status
     BEGIN
         UPDATE {TABLE} SET count = count - 1
-        WHERE plan_id = OLD.plan_id AND status = OLD.status;
-        INSERT INTO {TABLE} (plan_id, status, count) VALUES (NEW.plan_id, NEW.status, 1)
-        ON CONFLICT (plan_id, status) DO UPDATE SET count = count + 1;
+        WHERE plan_id = OLD.plan_id AND price_id = OLD.price_id AND status = OLD.status;
+        INSERT INTO {TABLE} (plan_id, price_id, status, count)
+        VALUES (NEW.plan_id, NEW.price_id, NEW.status, 1)
+        ON CONFLICT (plan_id, price_id, status) DO UPDATE SET count = count + 1;
     END
     """,
 )
@@ -51,14 +57,16 @@ POSTGRESQL_TRIGGERS = (
     LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP IN ('DELETE', 'UPDATE') THEN
-            INSERT INTO {TABLE} AS c (plan_id, status, count)
-            SELECT plan_id, status, -count(*) FROM old_rows GROUP BY plan_id, status
-            ON CONFLICT (plan_id, status) DO UPDATE SET count = c.count + EXCLUDED.count;
+            INSERT INTO {TABLE} AS c (plan_id, price_id, status, count)
+            SELECT plan_id, price_id, status, -count(*) FROM old_rows
+            GROUP BY plan_id, price_id, status
+            ON CONFLICT (plan_id, price_id, status) DO UPDATE SET count = c.count + EXCLUDED.count;
         END IF;
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            INSERT INTO {TABLE} AS c (plan_id, status, count)
-            SELECT plan_id, status, count(*) FROM new_rows GROUP BY plan_id, status
-            ON CONFLICT (plan_id, status) DO UPDATE SET count = c.count + EXCLUDED.count;
+            INSERT INTO {TABLE} AS c (plan_id, price_id, status, count)
+            SELECT plan_id, price_id, status, count(*) FROM new_rows
+            GROUP BY plan_id, price_id, status
+            ON CONFLICT (plan_id, price_id, status) DO UPDATE SET count = c.count + EXCLUDED.count;
         END IF;
         RETURN NULL;
     END
@@ -87,6 +95,9 @@ class PlanSubscriptionCount(db.Model):
 
     plan_id: Mapped[str] = mapped_column(
         sa.ForeignKey("billing_plan.id", ondelete="CASCADE"), primary_key=True
+    )
+    price_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("billing_price.id", ondelete="CASCADE"), primary_key=True
     )
     status: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     count: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -5,14 +5,16 @@ the database and the JSON API; these are only their labels. The English labels a
 the pages showed before they were translated, so English pages read exactly as they did.
 
 The plan blueprint registers TEMPLATE_FILTERS as Jinja filters (plans/views.py). Subscription
-statuses have theirs in subscribers/service.py (the ``subscription_status_label`` filter).
+statuses have theirs in billing_admin/statuses.py (the ``subscription_status_label`` filter).
 """
 
+import re
 from typing import Any
 
 from flask_babel import lazy_gettext, lazy_pgettext, ngettext
 
-from billing_admin.formatting import audit_value, grouped
+from billing_admin.formatting import audit_value, grouped, price_per
+from billing_admin.statuses import status_label
 
 # A plan's stored fields, as the audit log and the stale-edit comparison name them.
 FIELD_LABELS = {
@@ -28,6 +30,8 @@ FIELD_LABELS = {
     "is_active": lazy_gettext("is_active"),
     "display_order": lazy_gettext("display_order"),
     "plan_extra_metadata": lazy_gettext("plan_extra_metadata"),
+    # A move to the current price (plans/price_moves.py): how many moved, by status.
+    "subscriptions": lazy_gettext("subscriptions moved"),
 }
 
 # The quota keys, as rule and validation messages name them.
@@ -61,6 +65,7 @@ AUDIT_ACTION_LABELS = {
     "plan_activated": lazy_gettext("activated"),
     "plan_deactivated": lazy_gettext("deactivated"),
     "plan_duplicated": lazy_gettext("duplicated"),
+    "plan_subscriptions_moved": lazy_gettext("subscriptions moved to the current price"),
 }
 
 
@@ -87,11 +92,25 @@ def audit_action_label(action: str) -> str:
     return str(label)
 
 
+# A whole price as recorded by a move: "490.00 RUB month" (plans/service.py: price_token).
+PRICE_TOKEN = re.compile(r"^([0-9]+\.[0-9]{2}) ([A-Z]{3}) (day|week|month|year)$")
+
+
 def change_value(value: Any, field: str) -> str:
     """A field's value in an audit entry or the stale-edit comparison: as recorded, except a
-    billing period, which reads as its label ("month" / "месяц")."""
+    billing period, which reads as its label ("month" / "месяц"), whole prices, which read as
+    prices ("RUB 490.00 / month"), and counts by status ("active 12 · paused 1")."""
     if field == "interval" and isinstance(value, str):
         return interval_label(value)
+    if field == "price" and isinstance(value, list | str):
+        prices = [value] if isinstance(value, str) else value
+        matches = [PRICE_TOKEN.match(item) if isinstance(item, str) else None for item in prices]
+        if prices and all(matches):
+            return "; ".join(price_per(*match.groups()) for match in matches)  # type: ignore[union-attr]
+    if field == "subscriptions" and isinstance(value, dict):
+        return " · ".join(
+            f"{status_label(status)} {grouped(count)}" for status, count in value.items()
+        )
     return audit_value(value)
 
 

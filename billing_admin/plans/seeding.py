@@ -5,6 +5,11 @@
 - With ``force``, existing rows are locked (``SELECT ... FOR UPDATE`` on PostgreSQL, a write
   transaction from the start on SQLite) before they are compared and updated.
 - Everything happens in one transaction, committed at the end or rolled back on any error.
+- A template's new price opens a new price (models/price.py): existing subscribers keep theirs,
+  so it needs no confirmation; the report says who keeps what (issue 12).
+- A plan the templates cannot restore (a quota an admin raised, while subscriptions are active)
+  is ``refused``, and every such plan is listed in one run. By default the run is then all or
+  nothing: nothing is written. With ``skip_refused`` the other plans are written.
 """
 
 from dataclasses import dataclass, field
@@ -21,7 +26,11 @@ from billing_admin.plans.rules import PlanRuleError, check_quota_change
 from billing_admin.plans.spec import creation_changes, diff_values, format_value, plan_values
 from billing_admin.plans.templates import PlanTemplate, plan_templates
 from billing_admin.plans.validation import check_plan
-from billing_admin.subscribers.service import active_subscription_counts
+from billing_admin.reporting.counts import (
+    PAYING_STATUS,
+    active_subscription_counts,
+    price_counts,
+)
 
 SEED_ACTOR = Actor("flask seed-plans")
 REQUIRED_TABLES = ("billing_plan", "billing_subscription", "billing_audit_log")
@@ -33,37 +42,65 @@ class SeedError(Exception):
     """A reason to stop seeding, said in one line."""
 
 
+# The actions of a report line; a run that writes nothing (a dry run, or a refused one) says
+# what it would have done.
+WOULD = {"created": "would create", "updated": "would update"}
+ACTIONS = ("created", "updated", "unchanged", "skipped")
+
+
 @dataclass(frozen=True)
 class SeedOutcome:
     plan_id: str
-    action: str  # created, updated, unchanged or skipped
+    action: str  # created, updated, unchanged, skipped or refused
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    note: str = ""  # after a price change: who pays what; for a refusal: why
 
-    def line(self) -> str:
+    def line(self, written: bool = True) -> str:
+        label = self.action if written else WOULD.get(self.action, self.action)
         detail = ""
         if self.action == "skipped":
             detail = " (exists; --force overwrites)"
+        elif self.action == "refused":
+            detail = f": {self.note}"
         elif self.action == "updated":
             detail = ": " + ", ".join(
                 f"{name} {format_value(change['old'])} -> {format_value(change['new'])}"
                 for name, change in self.changes.items()
             )
-        return f"{self.action:<10}{self.plan_id}{detail}"
+            if self.note:
+                detail += f" ({self.note})"
+        return f"{label.ljust(9)} {self.plan_id}{detail}"
 
 
 @dataclass(frozen=True)
 class SeedReport:
     outcomes: list[SeedOutcome]
     dry_run: bool
+    skip_refused: bool = False
+
+    @property
+    def refused(self) -> list[SeedOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.action == "refused"]
+
+    @property
+    def written(self) -> bool:
+        """Whether the run wrote its plans: not in a dry run, nor when a refusal stopped it."""
+        return not self.dry_run and (self.skip_refused or not self.refused)
 
     def count(self, action: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.action == action)
 
+    def lines(self) -> list[str]:
+        return [outcome.line(self.written) for outcome in self.outcomes]
+
     def summary(self) -> str:
-        return ", ".join(
-            f"{action} {self.count(action)}"
-            for action in ("created", "updated", "unchanged", "skipped")
-        )
+        parts = [
+            f"{action if self.written else WOULD.get(action, action)} {self.count(action)}"
+            for action in ACTIONS
+        ]
+        if self.refused:
+            parts.append(f"refused {len(self.refused)}")
+        return ", ".join(parts)
 
 
 def seed_plans(
@@ -72,7 +109,13 @@ def seed_plans(
     include_promo: bool = False,
     force: bool = False,
     dry_run: bool = False,
+    skip_refused: bool = False,
 ) -> SeedReport:
+    """Write the templates' plans in one transaction; returns what happened to each.
+
+    Raises PlanValidationError (a template breaks a plan rule) or SeedError (no schema) before
+    anything is written. Refused plans (see the module's docstring) are in the report; unless
+    ``skip_refused``, a refusal means nothing was written (``SeedReport.written``)."""
     templates = plan_templates(include_annual=include_annual, include_promo=include_promo)
     for template in templates:  # a template that breaks a plan rule stops us before any write
         check_plan(template.spec)
@@ -84,15 +127,15 @@ def seed_plans(
     # On SQLite take the write lock up front, so concurrent runs queue instead of failing.
     session.connection(execution_options={"sqlite_begin_immediate": not dry_run})
     try:
-        outcomes = _seed(templates, force=force, dry_run=dry_run)
-        if dry_run:
-            session.rollback()
-        else:
+        report = SeedReport(_seed(templates, force=force, dry_run=dry_run), dry_run, skip_refused)
+        if report.written:
             session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise
-    return SeedReport(outcomes, dry_run)
+    return report
 
 
 def _require_schema() -> None:
@@ -178,10 +221,34 @@ def _overwrite(
     try:
         check_quota_change(plan.quotas, desired["quotas"], active_subscriptions)
     except PlanRuleError as exc:
-        raise SeedError(f"plan '{plan.id}': {exc}") from exc
+        return SeedOutcome(plan.id, "refused", note=str(exc))
+    note = _who_keeps_what(plan.id, changes)
     if not dry_run:
         for name in changes:
             setattr(plan, name, desired[name])
         record_plan_change("plan_updated", plan.id, changes, actor=SEED_ACTOR)
-        db.session.flush()
-    return SeedOutcome(plan.id, "updated", changes)
+        db.session.flush()  # the plan's new price opens a new price row (models/price.py)
+    return SeedOutcome(plan.id, "updated", changes, note)
+
+
+def _who_keeps_what(plan_id: str, changes: dict[str, dict[str, Any]]) -> str:
+    """After a price change: "new subscriptions; 299 active keep 1590.00" (issue 12)."""
+    if not any(name in changes for name in ("price", "currency", "interval")):
+        return ""
+    paying: dict[tuple, int] = {}
+    for row in price_counts([plan_id]):
+        if row.status == PAYING_STATUS:
+            key = (row.amount, row.currency, row.interval)
+            paying[key] = paying.get(key, 0) + row.count
+    active = sum(paying.values())
+    if not active:
+        return "new subscriptions"
+    if len(paying) > 1:
+        return f"new subscriptions; {active} active keep the prices they pay"
+    ((amount, currency, interval),) = paying
+    kept = format_value(amount)
+    if "currency" in changes:
+        kept += f" {currency}"
+    if "interval" in changes:
+        kept += f" a {interval}"
+    return f"new subscriptions; {active} active keep {kept}"

@@ -5,6 +5,7 @@ the rules, writes one audit entry, and commits, or raises one of the errors belo
 written nothing.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -16,10 +17,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from billing_admin.audit.service import Actor, record_plan_change
 from billing_admin.extensions import db
-from billing_admin.formatting import grouped, money
-from billing_admin.models import SUBSCRIPTION_STATUSES, AuditLog, Plan
+from billing_admin.formatting import grouped, money, price_per
+from billing_admin.models import AuditLog, Plan, Price
 from billing_admin.plans.errors import PlanNotFound
-from billing_admin.plans.pricing import mrr
 from billing_admin.plans.rules import check_quota_change
 from billing_admin.plans.spec import (
     PLAN_FIELDS,
@@ -37,7 +37,14 @@ from billing_admin.plans.validation import (
     PlanValidationError,
     check_plan,
 )
-from billing_admin.subscribers.service import subscription_counts
+from billing_admin.reporting.counts import (
+    PAYING_STATUS,
+    PriceCount,
+    by_status,
+    price_counts,
+    subscription_counts,
+)
+from billing_admin.reporting.mrr import exact_mrr_by_currency, to_cent
 from billing_admin.transactions import start_write
 
 STATUS_FILTERS = ("all", "active", "inactive")
@@ -66,25 +73,73 @@ class StaleEdit(Exception):
         self.plan = plan
 
 
+PRICE_FIELDS = ("price", "currency", "interval")
+
+
+def price_token(amount: Decimal, currency: str, interval: str) -> str:
+    """What the price-change confirmation carries ("590.00 RUB month"): the admin confirms this
+    price, not whichever price the form holds by the time it is sent."""
+    return f"{Decimal(amount):.2f} {currency} {interval}"
+
+
 class PriceChangeNeedsConfirmation(Exception):
-    def __init__(self, active_subscriptions: int, old: Decimal, new: Decimal, currency: str):
-        self.active_subscriptions = active_subscriptions
-        self.new_price = new
-        self.shown_new_price = money(new, currency)
-        super().__init__(
-            ngettext(
-                "The price changes from %(old)s to %(new)s while %(count)s active subscription "
-                "uses this plan. The new price applies to new subscriptions only; current "
-                "subscribers keep theirs until they change plan.",
-                "The price changes from %(old)s to %(new)s while %(count)s active subscriptions "
-                "use this plan. The new price applies to new subscriptions only; current "
-                "subscribers keep theirs until they change plan.",
-                active_subscriptions,
-                old=money(old, currency),
+    """A new price for a plan that active subscriptions pay. The message tells the truth before
+    anything is saved (issue 12): "309 active subscriptions keep RUB 490.00; new subscriptions pay
+    RUB 590.00; MRR unchanged today (RUB 151,410.00)"."""
+
+    def __init__(self, summary: "PlanSummary", new: "PlanSpec"):
+        self.active_subscriptions = active = summary.counts[PAYING_STATUS]
+        self.token = price_token(new.price, new.currency, new.interval)
+        # What the active subscriptions pay, by price (two prices of the same amount read as one).
+        paying_by_price: dict[tuple[Decimal, str, str], int] = defaultdict(int)
+        for row in summary.price_rows:
+            if row.status == PAYING_STATUS:
+                paying_by_price[(row.amount, row.currency, row.interval)] += row.count
+        paying = sorted(paying_by_price.items(), key=lambda item: -item[1])
+        # Periods are named only when they differ ("RUB 490.00" beside "RUB 4,704.00 / year").
+        with_period = len({interval for (_, _, interval), _ in paying} | {new.interval}) > 1
+
+        def shown(amount: Decimal, currency: str, interval: str) -> str:
+            return price_per(amount, currency, interval) if with_period else money(amount, currency)
+
+        self.shown_new_price = shown(new.price, new.currency, new.interval)
+        mrr_today = ", ".join(money(amount, currency) for currency, amount in summary.mrr.items())
+        if len(paying) == 1:
+            price, _ = paying[0]
+            message = ngettext(
+                "%(count)s active subscription keeps %(price)s; new subscriptions pay %(new)s; "
+                "MRR unchanged today (%(mrr)s).",
+                "%(count)s active subscriptions keep %(price)s; new subscriptions pay %(new)s; "
+                "MRR unchanged today (%(mrr)s).",
+                active,
+                count=grouped(active),
+                price=shown(*price),
                 new=self.shown_new_price,
-                count=grouped(active_subscriptions),
+                mrr=mrr_today,
             )
-        )
+        else:
+            prices = ", ".join(
+                ngettext(
+                    "%(count)s pays %(price)s",
+                    "%(count)s pay %(price)s",
+                    count,
+                    count=grouped(count),
+                    price=shown(*price),
+                )
+                for price, count in paying
+            )
+            message = ngettext(
+                "%(count)s active subscription keeps the price it pays (%(prices)s); new "
+                "subscriptions pay %(new)s; MRR unchanged today (%(mrr)s).",
+                "%(count)s active subscriptions keep the prices they pay (%(prices)s); new "
+                "subscriptions pay %(new)s; MRR unchanged today (%(mrr)s).",
+                active,
+                count=grouped(active),
+                prices=prices,
+                new=self.shown_new_price,
+                mrr=mrr_today,
+            )
+        super().__init__(message)
 
 
 class PlanInUse(Exception):
@@ -93,9 +148,30 @@ class PlanInUse(Exception):
 
 @dataclass(frozen=True)
 class PlanSummary:
+    """A plan with its subscriptions by status (over all its prices) and its MRR per currency
+    (to the cent; the plan's own currency first and always present, other currencies where
+    subscriptions still pay an older price in them)."""
+
     plan: Plan
     counts: dict[str, int]
+    mrr: dict[str, Decimal]
+    price_rows: tuple[PriceCount, ...] = ()
+
+    @property
+    def subscriptions(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class PriceSummary:
+    """One of a plan's prices with the subscriptions that pay it, by status, and its MRR (in its
+    own currency, to the cent) and share of the plan's MRR in that currency (None when that is 0).
+    """
+
+    price: Price
+    counts: dict[str, int]
     mrr: Decimal
+    mrr_share: Decimal | None
 
     @property
     def subscriptions(self) -> int:
@@ -103,14 +179,16 @@ class PlanSummary:
 
 
 def _summaries(plans: list[Plan]) -> list[PlanSummary]:
-    counts = subscription_counts([plan.id for plan in plans])
-    empty = dict.fromkeys(SUBSCRIPTION_STATUSES, 0)
+    rows_by_plan: dict[str, list[PriceCount]] = defaultdict(list)
+    for row in price_counts([plan.id for plan in plans]):
+        rows_by_plan[row.plan_id].append(row)
     summaries = []
     for plan in plans:
-        plan_counts = counts.get(plan.id, empty)
-        summaries.append(
-            PlanSummary(plan, plan_counts, mrr(plan.price, plan.interval, plan_counts["active"]))
-        )
+        rows = rows_by_plan[plan.id]
+        exact = exact_mrr_by_currency(rows)
+        mrr = {plan.currency: Decimal("0.00")}
+        mrr.update({currency: to_cent(amount) for currency, amount in sorted(exact.items())})
+        summaries.append(PlanSummary(plan, by_status(rows), mrr, tuple(rows)))
     return summaries
 
 
@@ -133,6 +211,43 @@ def get_plan(plan_id: str) -> Plan:
 
 def plan_summary(plan_id: str) -> PlanSummary:
     return _summaries([get_plan(plan_id)])[0]
+
+
+def price_history(plan_id: str) -> list[PriceSummary]:
+    """Every price the plan has had, the current one first, then newest to oldest, each with the
+    subscriptions that pay it and its share of the plan's MRR: two queries."""
+    return price_histories([plan_id])[plan_id]
+
+
+def price_histories(plan_ids: list[str]) -> dict[str, list[PriceSummary]]:
+    """``price_history`` of several plans at once, still two queries."""
+    prices = list(
+        db.session.scalars(
+            sa.select(Price)
+            .where(Price.plan_id.in_(plan_ids))
+            .order_by(Price.active_until.is_not(None), Price.active_from.desc(), Price.id.desc())
+        )
+    )
+    rows_by_price: dict[int, list[PriceCount]] = defaultdict(list)
+    for row in price_counts(plan_ids):
+        rows_by_price[row.price_id].append(row)
+    exact = {price.id: exact_mrr_by_currency(rows_by_price[price.id]) for price in prices}
+    plan_total: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for price in prices:
+        plan_total[(price.plan_id, price.currency)] += exact[price.id].get(price.currency, 0)
+    histories: dict[str, list[PriceSummary]] = {plan_id: [] for plan_id in plan_ids}
+    for price in prices:
+        value = exact[price.id].get(price.currency, Decimal(0))
+        total = plan_total[(price.plan_id, price.currency)]
+        histories[price.plan_id].append(
+            PriceSummary(
+                price,
+                by_status(rows_by_price[price.id]),
+                to_cent(value),
+                value / total if total else None,
+            )
+        )
+    return histories
 
 
 def plan_history(plan_id: str, limit: int = 100) -> list[AuditLog]:
@@ -199,12 +314,18 @@ def update_plan(
     *,
     expected_version: int,
     actor: Actor,
-    confirmed_price: Decimal | None = None,
+    confirmed_price: str | None = None,
 ) -> dict[str, dict]:
     """Save an edit made on ``expected_version``; returns the changes (empty: nothing to save).
 
-    A new price for a plan with active subscribers needs ``confirmed_price`` equal to it: the
-    admin confirmed this price, not whichever price the form holds by then."""
+    A new price (amount, currency or interval) closes the plan's current price and opens a new
+    one that new subscriptions pay; existing subscriptions keep theirs (issue 12; the database's
+    triggers do it in this transaction, models/price.py). While active subscriptions pay the plan,
+    it needs ``confirmed_price`` equal to ``price_token`` of the new price: the admin confirmed
+    this price, having been told what it changes (PriceChangeNeedsConfirmation).
+
+    Raises StaleEdit, PlanValidationError, PlanRuleError (quotas), PriceChangeNeedsConfirmation.
+    """
     start_write()
     plan = get_plan(plan_id)
     if plan.version != expected_version:
@@ -214,26 +335,38 @@ def update_plan(
     changes = diff_values(plan_values(plan), new_values)
     if not changes:
         return {}
-    active = subscription_counts([plan_id]).get(plan_id, {}).get("active", 0)
+    summary = _summaries([plan])[0]
+    active = summary.counts[PAYING_STATUS]
     check_quota_change(plan.quotas, new_values["quotas"], active)
-    if "price" in changes and active and confirmed_price != spec.price:
-        raise PriceChangeNeedsConfirmation(active, plan.price, spec.price, spec.currency)
+    new_price = any(name in changes for name in PRICE_FIELDS)
+    if (
+        new_price
+        and active
+        and confirmed_price != price_token(spec.price, spec.currency, spec.interval)
+    ):
+        raise PriceChangeNeedsConfirmation(summary, spec)
+    old_price_id = current_price_id(plan_id) if new_price else None
     for name in changes:
         setattr(plan, name, new_values[name])
-    record_plan_change(
-        "plan_updated",
-        plan_id,
-        changes,
-        actor=actor,
-        metadata={"version": expected_version + 1},
-    )
     try:
-        db.session.commit()
+        db.session.flush()  # the UPDATE carries the version: a save made since matches no row
     except StaleDataError:
         # Someone saved between our read and our write: their save stands, ours is refused.
         db.session.rollback()
         raise StaleEdit(get_plan(plan_id)) from None
+    metadata: dict = {"version": expected_version + 1}
+    if new_price:
+        metadata["price_id"] = {"old": old_price_id, "new": current_price_id(plan_id)}
+    record_plan_change("plan_updated", plan_id, changes, actor=actor, metadata=metadata)
+    db.session.commit()
     return changes
+
+
+def current_price_id(plan_id: str) -> int | None:
+    """The id of the plan's open price, what new subscriptions pay."""
+    return db.session.scalar(
+        sa.select(Price.id).where(Price.plan_id == plan_id, Price.active_until.is_(None))
+    )
 
 
 def set_plan_active(plan_id: str, active: bool, actor: Actor) -> bool:

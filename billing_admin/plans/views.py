@@ -1,20 +1,22 @@
 """Plan pages. Thin: parse the request, call plans/service.py, render or redirect."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from billing_admin.audit.service import Actor
 from billing_admin.auth.redirects import safe_next
-from billing_admin.dashboard import charts
-from billing_admin.dashboard.service import weekly_trend
+from billing_admin.background import run_in_background
+from billing_admin.formatting import grouped
 from billing_admin.parsing import whole_number
-from billing_admin.plans import service
-from billing_admin.plans.forms import PlanForm, parse_price
+from billing_admin.plans import price_moves, service
+from billing_admin.plans.forms import PlanForm
 from billing_admin.plans.labels import TEMPLATE_FILTERS
 from billing_admin.plans.rules import PlanRuleError
 from billing_admin.plans.spec import diff_values, plan_values
 from billing_admin.plans.validation import PlanValidationError
+from billing_admin.reporting.charts import trend_chart
+from billing_admin.reporting.trend import weekly_trend
 
 bp = Blueprint("plans", __name__, url_prefix="/admin/plans")
 # Labels of plan vocabularies (field names, intervals, filters, audit actions), for every page.
@@ -49,13 +51,98 @@ def index():
 @bp.get("/<plan_id>")
 def detail(plan_id: str):
     _plan_or_404(plan_id)
+    move = price_moves.running_move(plan_id)
     return render_template(
         "plans/detail.html",
         summary=service.plan_summary(plan_id),
-        trend_chart=charts.trend_chart(weekly_trend(plan_id=plan_id), id="chart-plan-trend"),
+        trend_chart=trend_chart(weekly_trend(plan_id=plan_id), id="chart-plan-trend"),
+        prices=service.price_history(plan_id),
+        move=move,
+        move_stale=move is not None and price_moves.is_stale(move),
+        movable=price_moves.MOVED_STATUSES,
         history=service.plan_history(plan_id),
         deletion_refusal=service.deletion_refusal(plan_id),
     )
+
+
+@bp.route("/<plan_id>/prices/move", methods=["GET", "POST"])
+def move_to_current_price(plan_id: str):
+    """Preview moving subscriptions from older prices to the current one; a POST with the
+    preview's fingerprint starts the move (in the background) and goes back to the plan page,
+    which shows its progress."""
+    _plan_or_404(plan_id)
+    from_price = request.values.get("from_price") or None
+    from_price_id = whole_number(from_price) if from_price is not None else None
+    if from_price is not None and (from_price_id is None or from_price_id < 1):
+        abort(404, gettext("Price '%(price)s' not found.", price=from_price))
+    try:
+        preview = price_moves.preview_move(plan_id, from_price_id)
+    except price_moves.UnknownPrice as exc:
+        abort(404, str(exc))
+    notice = None
+    status = 200
+    if request.method == "POST":
+        try:
+            move = price_moves.start_move(
+                plan_id,
+                from_price_id=from_price_id,
+                fingerprint=request.form.get("fingerprint", ""),
+                actor=_actor(),
+            )
+        except price_moves.PreviewChanged as exc:
+            preview, status = exc.preview, 409
+            notice = gettext(
+                "The numbers changed since you looked (a subscription started, changed or "
+                "ended). Here they are again: check them, then confirm."
+            )
+        except price_moves.MoveInProgress:
+            flash(gettext("A move of this plan's subscriptions is already under way."), "info")
+            return redirect(url_for("plans.detail", plan_id=plan_id, _anchor="prices"), 303)
+        except price_moves.MoveError as exc:
+            notice, status = str(exc), 409
+        else:
+            _run_move(move.id)
+            flash(
+                ngettext(
+                    "Moving %(count)s subscription to the current price: its progress shows here.",
+                    "Moving %(count)s subscriptions to the current price: their progress shows "
+                    "here.",
+                    move.expected_total,
+                    count=grouped(move.expected_total),
+                ),
+                "success",
+            )
+            return redirect(url_for("plans.detail", plan_id=plan_id, _anchor="prices"), 303)
+    return (
+        render_template(
+            "plans/move_price.html",
+            plan=service.get_plan(plan_id),
+            preview=preview,
+            from_price_id=from_price_id,
+            running=price_moves.running_move(plan_id),
+            notice=notice,
+        ),
+        status,
+    )
+
+
+@bp.post("/<plan_id>/prices/moves/<int:move_id>/continue")
+def continue_move(plan_id: str, move_id: int):
+    """Continue a move whose runner stopped (a restart): it picks up where it left off."""
+    _plan_or_404(plan_id)
+    move = price_moves.running_move(plan_id)
+    if move is None or move.id != move_id:
+        flash(gettext("That move has finished."), "info")
+    elif not price_moves.is_stale(move):
+        flash(gettext("That move is still running."), "info")
+    else:
+        _run_move(move.id)
+        flash(gettext("The move continues where it stopped."), "success")
+    return redirect(url_for("plans.detail", plan_id=plan_id, _anchor="prices"), 303)
+
+
+def _run_move(move_id: int) -> None:
+    run_in_background(f"price-move-{move_id}", lambda: price_moves.run_move(move_id))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -94,7 +181,7 @@ def edit(plan_id: str):
                     spec,
                     expected_version=expected_version,
                     actor=_actor(),
-                    confirmed_price=parse_price(request.form.get("confirm_price_change")),
+                    confirmed_price=request.form.get("confirm_price_change"),
                 )
             except PlanValidationError as exc:
                 form_error = _first(form.show_service_errors(exc.errors))

@@ -1,9 +1,9 @@
 """Demo users and subscriptions (`flask seed-demo`), so the tables and charts have something
 to show. Bulk inserts in batches, one transaction; the same ``random_seed`` gives the same data.
 
-Each demo user (``demoN@example.com``) has one subscription. Plans are picked with weights that
-favour cheaper plans (or ``plan_weights``); statuses are spread like a real service's; dates
-are consistent with the status and the plan's billing period.
+Each demo user (``demoN@example.com``) has one subscription, paying its plan's current price.
+Plans are picked with weights that favour cheaper plans (or ``plan_weights``); statuses are
+spread like a real service's; dates are consistent with the status and the plan's billing period.
 """
 
 import json
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
-from billing_admin.models import Plan, Subscription, User
+from billing_admin.models import Plan, Price, Subscription, User
 from billing_admin.transactions import start_write
 
 DAY = 86_400
@@ -95,13 +95,19 @@ def seed_demo(
         if not plans:
             raise DemoError("there are no plans: run `flask seed-plans` first")
         weights = _weights(plans, plan_weights)
+        # New subscriptions pay their plan's current price (issue 12).
+        prices = dict(
+            db.session.execute(
+                sa.select(Price.plan_id, Price.id).where(Price.active_until.is_(None))
+            ).all()
+        )
         rng = random.Random(random_seed)
         first_number = _next_demo_number()
         now = now_epoch()
         done = 0
         while done < subscriptions:
             size = min(BATCH, subscriptions - done)
-            users, subs = _batch(rng, plans, weights, first_number + done, size, now)
+            users, subs = _batch(rng, plans, prices, weights, first_number + done, size, now)
             # In index order, so each batch touches few pages of the plan indexes.
             subs.sort(key=lambda row: (row["plan_id"], row["created_at"]))
             _insert(User.__table__, users)
@@ -169,7 +175,7 @@ def ordered_uuid(rng: random.Random, sequence: int) -> str:
     return str(uuid.UUID(int=value))
 
 
-def _batch(rng, plans, weights, first_number, size, now):
+def _batch(rng, plans, prices, weights, first_number, size, now):
     chosen_plans = rng.choices(plans, weights=weights, k=size)
     statuses = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()), k=size)
     users, subscriptions = [], []
@@ -193,6 +199,7 @@ def _batch(rng, plans, weights, first_number, size, now):
                 "id": ordered_uuid(rng, now * 1000 + number),
                 "user_id": user_id,
                 "plan_id": plan.id,
+                "price_id": prices[plan.id],
                 "status": status,
                 **_dates(rng, status, PERIOD_SECONDS[plan.interval], created, now),
                 "extra_metadata": None,

@@ -13,16 +13,13 @@ CSV export. How a page is found, for a plan with 500,000 subscribers:
   missed. Foreign keys mean every subscription has its user, so items and total agree.
 """
 
-import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext
 
 from billing_admin.extensions import db
-from billing_admin.formatting import request_locale
 from billing_admin.models import (
     SUBSCRIPTION_STATUSES,
     Plan,
@@ -45,30 +42,6 @@ API_FIELDS = (
     "current_period_end",
 )
 EXPORT_BATCH = 1_000
-# What a subscription status reads as on the pages (badges, status counts, the status filter,
-# the charts' legends), in the request's language; the raw value stays in URLs, query strings,
-# the API and the CSV export. Templates: the ``subscription_status_label`` filter (views.py).
-STATUS_LABELS = {
-    "active": lazy_gettext("active"),
-    "trialing": lazy_gettext("trialing"),
-    "past_due": lazy_gettext("past due"),
-    "paused": lazy_gettext("paused"),
-    "canceled": lazy_gettext("canceled"),
-}
-
-
-def status_label(status: str, language: str | None = None) -> str:
-    """ "past_due" → "past due" / "просрочена"; an unknown value, as it reads. ``language``:
-    the request's, when the caller has it at hand (formatting.py explains)."""
-    label = _status_labels(language or str(request_locale())).get(status)
-    return label if label is not None else status.replace("_", " ")
-
-
-@functools.lru_cache(maxsize=8)
-def _status_labels(language: str) -> dict[str, str]:
-    # Translated once a language (a page shows a badge a row); called inside a request in
-    # that language, so gettext answers in it.
-    return {status: str(label) for status, label in STATUS_LABELS.items()}
 
 
 class UnknownStatus(ValueError):
@@ -233,29 +206,3 @@ def iter_subscribers(filters: SubscriberFilter) -> Iterator[SubscriberRow]:
         if len(batch) < EXPORT_BATCH:
             return
         last = (batch[-1].subscribed_at, batch[-1].subscription_id)
-
-
-def subscription_counts(plan_ids: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
-    """Subscriptions per plan and status, every status present; plans without any are absent.
-    Read from the trigger-kept counts: one small query whatever the number of subscriptions."""
-    query = sa.select(
-        PlanSubscriptionCount.plan_id, PlanSubscriptionCount.status, PlanSubscriptionCount.count
-    ).where(PlanSubscriptionCount.count > 0)
-    if plan_ids is not None:
-        ids = list(plan_ids)
-        if not ids:
-            return {}
-        query = query.where(PlanSubscriptionCount.plan_id.in_(ids))
-    counts: dict[str, dict[str, int]] = {}
-    for plan_id, status, count in db.session.execute(query):
-        counts.setdefault(plan_id, dict.fromkeys(SUBSCRIPTION_STATUSES, 0))[status] = count
-    return counts
-
-
-def active_subscription_counts(plan_ids: Iterable[str]) -> dict[str, int]:
-    """Active subscriptions per plan; plans without any are absent."""
-    return {
-        plan_id: counts["active"]
-        for plan_id, counts in subscription_counts(plan_ids).items()
-        if counts["active"]
-    }

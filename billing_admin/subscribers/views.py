@@ -17,17 +17,12 @@ from billing_admin.subscribers.service import (
     SubscriberFilter,
     SubscriberRow,
     iter_subscribers,
-    status_label,
     subscribers_page,
 )
 
 bp = Blueprint("subscribers", __name__, url_prefix="/admin/plans")
 
 CSV_HEADER = (*API_FIELDS, "cancel_at_period_end")
-
-
-# A subscription status as the pages show it (badges, status counts, the status filter).
-bp.add_app_template_filter(status_label, "subscription_status_label")
 
 
 def _filter_args() -> tuple[str | None, str | None]:
