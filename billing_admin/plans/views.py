@@ -52,14 +52,24 @@ def index():
 def detail(plan_id: str):
     _plan_or_404(plan_id)
     move = price_moves.running_move(plan_id)
+    prices = service.price_history(plan_id)
+    movable = [
+        entry
+        for entry in prices
+        if not entry.price.is_current
+        and any(entry.counts[status] for status in price_moves.MOVED_STATUSES)
+    ]
     return render_template(
         "plans/detail.html",
         summary=service.plan_summary(plan_id),
         trend_chart=trend_chart(weekly_trend(plan_id=plan_id), id="chart-plan-trend"),
-        prices=service.price_history(plan_id),
+        prices=prices,
         move=move,
         move_stale=move is not None and price_moves.is_stale(move),
-        movable=price_moves.MOVED_STATUSES,
+        movable_statuses=price_moves.MOVED_STATUSES,
+        movable_prices=movable,
+        # A link a row only when there is a choice of which older price to move from.
+        per_price_moves=len(movable) > 1 and move is None,
         history=service.plan_history(plan_id),
         deletion_refusal=service.deletion_refusal(plan_id),
     )

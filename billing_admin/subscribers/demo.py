@@ -81,6 +81,7 @@ def seed_demo(
     *,
     random_seed: int | None = None,
     plan_weights: dict[str, float] | None = None,
+    status_weights: dict[str, float] | None = None,
     if_empty: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> DemoReport:
@@ -107,7 +108,16 @@ def seed_demo(
         done = 0
         while done < subscriptions:
             size = min(BATCH, subscriptions - done)
-            users, subs = _batch(rng, plans, prices, weights, first_number + done, size, now)
+            users, subs = _batch(
+                rng,
+                plans,
+                prices,
+                weights,
+                status_weights or STATUS_WEIGHTS,
+                first_number + done,
+                size,
+                now,
+            )
             # In index order, so each batch touches few pages of the plan indexes.
             subs.sort(key=lambda row: (row["plan_id"], row["created_at"]))
             _insert(User.__table__, users)
@@ -175,9 +185,9 @@ def ordered_uuid(rng: random.Random, sequence: int) -> str:
     return str(uuid.UUID(int=value))
 
 
-def _batch(rng, plans, prices, weights, first_number, size, now):
+def _batch(rng, plans, prices, weights, status_weights, first_number, size, now):
     chosen_plans = rng.choices(plans, weights=weights, k=size)
-    statuses = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()), k=size)
+    statuses = rng.choices(list(status_weights), weights=list(status_weights.values()), k=size)
     users, subscriptions = [], []
     for offset, (plan, status) in enumerate(zip(chosen_plans, statuses, strict=True)):
         number = first_number + offset
