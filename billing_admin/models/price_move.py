@@ -52,7 +52,7 @@ class PriceMove(db.Model):
     heartbeat_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch)
     finished_at: Mapped[int | None] = mapped_column(sa.BigInteger)
 
-    to_price: Mapped[Price] = relationship(foreign_keys=[to_price_id], lazy="joined")
+    to_price: Mapped[Price] = relationship(foreign_keys=[to_price_id])
 
     @property
     def expected_total(self) -> int:

@@ -358,7 +358,7 @@ def _lock_plan(plan_id: str) -> None:
 def _lock_move(move_id: int) -> PriceMove:
     query = sa.select(PriceMove).where(PriceMove.id == move_id)
     if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(of=PriceMove)
     move = db.session.scalar(query.execution_options(populate_existing=True))
     if move is None:
         raise MoveError(f"no price move {move_id}")

@@ -30,7 +30,7 @@ MOVES = "billing_price_move"
 TABLE = "billing_plan_subscription_count"
 IMMUTABLE = "a price is never edited: change the price of the plan to open a new one"
 SQLITE_MOMENT = (
-    "CASE WHEN NEW.updated_at > OLD.updated_at THEN NEW.updated_at "
+    "CASE WHEN NEW.updated_at >= OLD.updated_at THEN NEW.updated_at "
     "ELSE CAST(strftime('%s', 'now') AS INTEGER) END"
 )
 
@@ -79,7 +79,7 @@ PRICE_POSTGRESQL_TRIGGERS = (
         IF TG_OP = 'INSERT' THEN
             moment := NEW.created_at;
         ELSE
-            moment := CASE WHEN NEW.updated_at > OLD.updated_at THEN NEW.updated_at
+            moment := CASE WHEN NEW.updated_at >= OLD.updated_at THEN NEW.updated_at
                 ELSE extract(epoch FROM now())::bigint END;
             UPDATE {PRICES} SET active_until = greatest(active_from, moment)
             WHERE plan_id = NEW.id AND active_until IS NULL
