@@ -8,7 +8,7 @@ from flask import Flask
 
 from billing_admin import create_app
 from billing_admin.extensions import db
-from billing_admin.models import AuditLog, Plan, Subscription, User
+from billing_admin.models import AuditLog, Plan, Price, Subscription, User
 
 
 def make_app(database_url: str, **config) -> Flask:
@@ -48,9 +48,27 @@ def snapshot() -> dict[str, list[tuple]]:
         statement = sa.select(model.__table__).order_by(order)
         return [tuple(row) for row in db.session.execute(statement)]
 
-    result = {"plans": rows(Plan, Plan.id), "audit": rows(AuditLog, AuditLog.id)}
+    result = {
+        "plans": rows(Plan, Plan.id),
+        "audit": rows(AuditLog, AuditLog.id),
+        "prices": rows(Price, Price.id),  # a price change opens a price (issue 12)
+    }
     db.session.rollback()
     return result
+
+
+def current_price_id(plan_id: str) -> int:
+    """The id of the plan's open price (what new subscriptions pay), read from the table."""
+    return db.session.scalar(
+        sa.select(Price.id).where(Price.plan_id == plan_id, Price.active_until.is_(None))
+    )
+
+
+def prices_of(plan_id: str) -> list[Price]:
+    """The plan's price rows, oldest first (by id: the triggers insert them in order)."""
+    return list(
+        db.session.scalars(sa.select(Price).where(Price.plan_id == plan_id).order_by(Price.id))
+    )
 
 
 ADMIN_EMAIL = "admin@example.com"

@@ -4,6 +4,8 @@ The routes come from the app's URL map, so a route added later is checked withou
 having to remember to add it here.
 """
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -21,7 +23,12 @@ def guarded_routes(app: Flask) -> list[tuple[str, str, str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint in PUBLIC_ENDPOINTS:
             continue
-        url = rule.build({name: "x" for name in rule.arguments}, append_unknown=False)[1]
+        # Any value the argument's converter accepts: the guard answers before the view looks.
+        converters = dict(
+            (name, converter) for converter, name in re.findall(r"<(?:(\w+)[:(])?(\w+)", rule.rule)
+        )
+        values = {name: 1 if converters.get(name) == "int" else "x" for name in rule.arguments}
+        url = rule.build(values, append_unknown=False)[1]
         routes += [
             (rule.endpoint, method, url) for method in sorted(rule.methods & set(CHECKED_METHODS))
         ]
@@ -36,6 +43,17 @@ def test_only_sign_in_static_and_healthz_are_public():
 def test_there_are_guarded_routes_to_check(app):
     endpoints = {endpoint for endpoint, _, _ in guarded_routes(app)}
     assert {"dashboard.home", "auth.logout", "api.whoami"} <= endpoints
+    # Issue 12's routes: the move preview (GET and POST) and continuing a stopped move.
+    assert {"plans.move_to_current_price", "plans.continue_move"} <= endpoints
+
+
+def test_the_price_move_routes_are_walked_with_every_method(app):
+    walked = {(endpoint, method, url) for endpoint, method, url in guarded_routes(app)}
+    assert {
+        ("plans.move_to_current_price", "GET", "/admin/plans/x/prices/move"),
+        ("plans.move_to_current_price", "POST", "/admin/plans/x/prices/move"),
+        ("plans.continue_move", "POST", "/admin/plans/x/prices/moves/1/continue"),
+    } <= walked
 
 
 def test_anonymous_requests_are_refused_everywhere(app, client):

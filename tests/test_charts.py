@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from billing_admin.reporting import charts
 from billing_admin.extensions import db
+from billing_admin.reporting import charts
 from tests.dashboard_data import (
     NOW,
     OLD,

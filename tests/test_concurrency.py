@@ -152,7 +152,8 @@ def test_eight_forced_seed_runs_at_once_restore_the_templates_once(app, database
     # The rows now equal the templates: a forced dry run finds nothing to change.
     check = runner.invoke(args=["seed-plans", *ALL_PLANS, "--force", "--dry-run"])
     assert check.exit_code == 0, check.output
-    assert "created 0, updated 0, unchanged 9, skipped 0" in check.output
+    # A dry run says "would create / would update" since issue 12.
+    assert "would create 0, would update 0, unchanged 9, skipped 0" in check.output
 
 
 # --- Two admins saving the same plan ---------------------------------------------------------
@@ -262,13 +263,17 @@ def test_two_admins_saving_at_once_after_both_passed_the_version_check(editors, 
     """Both requests read version 1 and are past the form's version check before either
     writes: only the version in the UPDATE itself can stop the lost update."""
     both_checked = threading.Barrier(2, timeout=30)
-    real_counts = service.subscription_counts
+    real_counts = service.price_counts
+    waited = []
 
     def counts_after_both_checked(plan_ids):  # update_plan calls it after the version check
         both_checked.wait()
+        waited.append(1)
         return real_counts(plan_ids)
 
-    monkeypatch.setattr(service, "subscription_counts", counts_after_both_checked)
+    # Since issue 12 update_plan reads the counts by price (price_counts) for the MRR it states.
+    monkeypatch.setattr(service, "price_counts", counts_after_both_checked)
     run_together(editors, lambda: None)
     monkeypatch.undo()
+    assert len(waited) == 2  # both really were held between the check and the write
     assert_one_won(editors)

@@ -56,14 +56,15 @@ KNOWN_COUNTS = {
     "usd_yearly": {"active": 1, "trialing": 0, "past_due": 1, "paused": 0, "canceled": 0},
 }
 
-# MRR: active subscriptions × the monthly price.
+# MRR: active subscriptions × the monthly price, per currency (issue 12: a plan's MRR is a dict
+# currency → amount; here every subscription pays its plan's only price).
 KNOWN_MRR = {
-    "daily": Decimal("600.00"),  # 2 × 10.00 × 30
-    "weekly": Decimal("433.00"),  # 1 × 100.00 × 4.33
-    "monthly": Decimal("1470.00"),  # 3 × 490.00
-    "yearly": Decimal("166.67"),  # 2 × 1000.00 / 12 = 166.666… → 166.67
-    "usd_monthly": Decimal("20.00"),  # 1 × 20.00
-    "usd_yearly": Decimal("8.33"),  # 1 × 100.00 / 12 = 8.333… → 8.33
+    "daily": {"RUB": Decimal("600.00")},  # 2 × 10.00 × 30
+    "weekly": {"RUB": Decimal("433.00")},  # 1 × 100.00 × 4.33
+    "monthly": {"RUB": Decimal("1470.00")},  # 3 × 490.00
+    "yearly": {"RUB": Decimal("166.67")},  # 2 × 1000.00 / 12 = 166.666… → 166.67
+    "usd_monthly": {"USD": Decimal("20.00")},  # 1 × 20.00
+    "usd_yearly": {"USD": Decimal("8.33")},  # 1 × 100.00 / 12 = 8.333… → 8.33
 }
 
 
@@ -143,13 +144,14 @@ def test_each_plans_active_subscribers_are_its_active_and_trialing_ones(known):
 
 
 def test_each_plans_share_of_mrr_is_within_its_own_currency(known):
+    # A dict currency → share since issue 12 (a plan can earn in several currencies).
     assert {share.summary.plan.id: share.mrr_share for share in known.plans} == {
-        "daily": Decimal("600.00") / Decimal("2669.67"),
-        "weekly": Decimal("433.00") / Decimal("2669.67"),
-        "monthly": Decimal("1470.00") / Decimal("2669.67"),
-        "yearly": Decimal("166.67") / Decimal("2669.67"),
-        "usd_monthly": Decimal("20.00") / Decimal("28.33"),
-        "usd_yearly": Decimal("8.33") / Decimal("28.33"),
+        "daily": {"RUB": Decimal("600.00") / Decimal("2669.67")},
+        "weekly": {"RUB": Decimal("433.00") / Decimal("2669.67")},
+        "monthly": {"RUB": Decimal("1470.00") / Decimal("2669.67")},
+        "yearly": {"RUB": Decimal("166.67") / Decimal("2669.67")},
+        "usd_monthly": {"USD": Decimal("20.00") / Decimal("28.33")},
+        "usd_yearly": {"USD": Decimal("8.33") / Decimal("28.33")},
     }
 
 
@@ -214,7 +216,7 @@ def test_a_plan_whose_currency_earns_nothing_has_no_share(app, set_clock):
     add_subscription("free", "active", created_at=OLD)
     db.session.commit()
     (share,) = overview().plans
-    assert share.mrr_share is None
+    assert share.mrr_share == {"RUB": None}
 
 
 # --- The figures, on the page ----------------------------------------------------------------

@@ -122,16 +122,18 @@ def test_a_price_change_with_active_subscribers_asks_for_confirmation(admin_clie
     response = post_edit(admin_client, price="1990")
     html = text_of(response)
     assert response.status_code == 200
+    # Issue 12: the confirmation says what the subscribers keep and that MRR does not move
+    # (1 × 1,490.00), not the old "applies to new subscriptions only" warning.
     assert (
-        "The price changes from RUB\xa01,490.00 to RUB\xa01,990.00 while 1 active subscription "
-        "uses this plan." in html
+        "1 active subscription keeps RUB\xa01,490.00; new subscriptions pay RUB\xa01,990.00; "
+        "MRR unchanged today (RUB\xa01,490.00)." in html
     )
-    assert "The new price applies to new subscriptions only" in html
     assert 'value="1990"' in html  # the admin's input is kept
     assert fresh().price == Decimal("1490.00")
 
-    assert 'name="confirm_price_change" value="1990.00"' in html
-    confirmed = post_edit(admin_client, price="1990", confirm_price_change="1990.00")
+    # The confirmation carries the whole new price (amount, currency, period) since issue 12.
+    assert 'name="confirm_price_change" value="1990.00 RUB month"' in html
+    confirmed = post_edit(admin_client, price="1990", confirm_price_change="1990.00 RUB month")
     assert confirmed.status_code == 302
     assert fresh().price == Decimal("1990.00")
 
@@ -141,10 +143,17 @@ def test_a_confirmation_holds_only_for_the_price_confirmed(admin_client):
     add_subscription("pro", "active")
     db.session.commit()
     # Warned about 1990, the admin changes the field to 9990 and presses "Save with the new price".
-    response = post_edit(admin_client, price="9990", confirm_price_change="1990.00")
+    response = post_edit(admin_client, price="9990", confirm_price_change="1990.00 RUB month")
     assert response.status_code == 200
-    assert "The price changes from RUB\xa01,490.00 to RUB\xa09,990.00" in text_of(response)
+    assert "new subscriptions pay RUB\xa09,990.00" in text_of(response)
     assert fresh().price == Decimal("1490.00")
+    # The same amount in another currency or period is another price: confirmed again.
+    response = post_edit(
+        admin_client, price="1990", currency="EUR", confirm_price_change="1990.00 RUB month"
+    )
+    assert response.status_code == 200
+    assert 'name="confirm_price_change" value="1990.00 EUR month"' in text_of(response)
+    assert (fresh().price, fresh().currency) == (Decimal("1490.00"), "RUB")
 
 
 def test_a_price_change_without_active_subscribers_needs_no_confirmation(admin_client):
@@ -191,18 +200,22 @@ def test_a_save_that_races_another_between_read_and_write_is_refused(app, admin,
 
     add_plan("pro")
     spec = service.spec_of(fresh())
-    real_counts = service.subscription_counts
+    real_counts = service.price_counts
+    saved = []
 
     def someone_saves_meanwhile(plan_ids):
         with db.engine.begin() as other:
             other.execute(sa.update(Plan.__table__).values(name="Theirs", version=2))
+        saved.append(1)
         return real_counts(plan_ids)
 
-    monkeypatch.setattr(service, "subscription_counts", someone_saves_meanwhile)
+    # update_plan reads the counts by price after its version check (issue 12: price_counts).
+    monkeypatch.setattr(service, "price_counts", someone_saves_meanwhile)
     from dataclasses import replace
 
     with pytest.raises(service.StaleEdit):
         service.update_plan("pro", replace(spec, name="Mine"), expected_version=1, actor=Actor("t"))
+    assert saved == [1]
     assert fresh().name == "Theirs"
     assert audit() == []
 

@@ -131,10 +131,12 @@ def test_dry_run_prints_the_plan_and_writes_nothing(runner):
 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert "created   starter_annual" in lines
-    assert "updated   pro: name Changed -> Pro" in lines
-    assert lines[-2] == "created 3, updated 1, unchanged 5, skipped 0"
+    # Issue 12: a dry run says what it would do, never "created" or "updated".
+    assert "would create starter_annual" in lines
+    assert "would update pro: name Changed -> Pro" in lines
+    assert lines[-2] == "would create 3, would update 1, unchanged 5, skipped 0"
     assert lines[-1] == "dry run: nothing was written"
+    assert not any(line.startswith(("created", "updated")) for line in lines)
     assert snapshot() == before
 
 
@@ -208,10 +210,20 @@ def test_force_refuses_to_lower_a_quota_of_a_plan_with_active_subscriptions(runn
 
     result = seed(runner, "--force")
 
-    assert result.exit_code == 1
-    assert result.output == (
-        "Error: plan 'pro': Cannot decrease quota 'requests' from 50000 to 20000 while plan has "
-        "active subscriptions. Create a new plan instead.\n"
+    # Issue 12: a refusal is listed with the other plans' lines and exits 3 (it was a one-line
+    # error with exit 1); still all or nothing by default.
+    assert result.exit_code == 3
+    assert result.stdout.splitlines() == [
+        "unchanged free",
+        "unchanged starter",
+        "refused   pro: Cannot decrease quota 'requests' from 50000 to 20000 while plan has "
+        "active subscriptions. Create a new plan instead.",
+        "unchanged business",
+        "unchanged unlimited",
+        "would create 0, would update 0, unchanged 4, skipped 0, refused 1",
+    ]
+    assert result.stderr == (
+        "Error: 1 plan refused: nothing was written (--skip-refused writes the others)\n"
     )
     assert snapshot() == before
 

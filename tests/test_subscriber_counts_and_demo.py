@@ -15,9 +15,9 @@ from billing_admin.models import (
     Subscription,
     User,
 )
-from billing_admin.subscribers.demo import PERIOD_SECONDS, TRIAL_DAYS
 from billing_admin.reporting.counts import subscription_counts
-from tests.helpers import add_plan, add_subscription, add_user, make_app
+from billing_admin.subscribers.demo import PERIOD_SECONDS, TRIAL_DAYS
+from tests.helpers import add_plan, add_subscription, add_user, current_price_id, make_app
 from tests.subscriber_data import bulk_subscribers
 
 DAY = 86_400
@@ -26,19 +26,34 @@ NOW = 1_800_000_000
 # --- Counts kept by triggers -----------------------------------------------------------------
 
 
-def real_counts() -> dict[tuple[str, str], int]:
-    """Subscriptions per plan and status, counted the slow way."""
-    query = sa.select(Subscription.plan_id, Subscription.status, sa.func.count()).group_by(
-        Subscription.plan_id, Subscription.status
-    )
-    return {(plan_id, status): n for plan_id, status, n in db.session.execute(query)}
+def real_counts() -> dict[tuple[str, int, str], int]:
+    """Subscriptions per plan, price and status, counted the slow way."""
+    columns = (Subscription.plan_id, Subscription.price_id, Subscription.status)
+    query = sa.select(*columns, sa.func.count()).group_by(*columns)
+    return {(plan_id, price, status): n for plan_id, price, status, n in db.session.execute(query)}
 
 
-def kept_counts() -> dict[tuple[str, str], int]:
-    """The trigger-kept counts; zero rows (a plan and status that had some) are left out."""
-    rows = db.session.execute(sa.select(PlanSubscriptionCount.__table__)).all()
-    assert all(count >= 0 for _, _, count in rows), rows
-    return {(plan_id, status): count for plan_id, status, count in rows if count}
+def kept_counts() -> dict[tuple[str, int, str], int]:
+    """The trigger-kept counts, by plan, price and status (issue 12); zero rows (a key that
+    had some) are left out."""
+    rows = db.session.execute(
+        sa.select(
+            PlanSubscriptionCount.plan_id,
+            PlanSubscriptionCount.price_id,
+            PlanSubscriptionCount.status,
+            PlanSubscriptionCount.count,
+        )
+    ).all()
+    assert all(count >= 0 for *_, count in rows), rows
+    return {(plan_id, price, status): count for plan_id, price, status, count in rows if count}
+
+
+def by_plan(counts: dict[tuple[str, int, str], int]) -> dict[tuple[str, str], int]:
+    """Counts summed over prices: (plan, status) → count."""
+    summed: dict[tuple[str, str], int] = Counter()
+    for (plan_id, _, status), count in counts.items():
+        summed[(plan_id, status)] += count
+    return {key: count for key, count in summed.items() if count}
 
 
 def assert_counts_exact() -> None:
@@ -46,6 +61,12 @@ def assert_counts_exact() -> None:
     real = real_counts()
     assert kept_counts() == real
     db.session.rollback()
+
+
+def move_to_plan(plan_id: str) -> dict:
+    """The columns that move a subscription to another plan: the plan and its current price
+    (the database refuses a subscription paying another plan's price)."""
+    return {"plan_id": plan_id, "price_id": current_price_id(plan_id)}
 
 
 @pytest.fixture
@@ -60,7 +81,7 @@ def test_orm_inserts_are_counted(plans):
         add_subscription("pro", status)
     add_subscription("team", "paused")
     assert_counts_exact()
-    assert kept_counts() == {
+    assert by_plan(kept_counts()) == {
         ("pro", "active"): 2,
         ("pro", "trialing"): 1,
         ("pro", "canceled"): 1,
@@ -74,26 +95,28 @@ def test_orm_status_changes_are_counted(plans):
     db.session.commit()
     first.status = "active"
     db.session.commit()
-    assert kept_counts() == {("pro", "trialing"): 1, ("pro", "active"): 1}
+    assert by_plan(kept_counts()) == {("pro", "trialing"): 1, ("pro", "active"): 1}
     second.status = "past_due"
     db.session.flush()
     second.status = "canceled"
     db.session.commit()
     assert_counts_exact()
-    assert kept_counts() == {("pro", "active"): 1, ("pro", "canceled"): 1}
+    assert by_plan(kept_counts()) == {("pro", "active"): 1, ("pro", "canceled"): 1}
 
 
 def test_orm_plan_changes_are_counted(plans):
     subscription = add_subscription("pro", "active")
     add_subscription("pro", "active")
     db.session.commit()
-    subscription.plan_id = "team"
+    # Since issue 12 a subscription changing plan changes price too (the foreign key demands it).
+    subscription.plan_id, subscription.price_id = "team", current_price_id("team")
     db.session.commit()
-    assert kept_counts() == {("pro", "active"): 1, ("team", "active"): 1}
-    subscription.plan_id, subscription.status = "free", "paused"
+    assert by_plan(kept_counts()) == {("pro", "active"): 1, ("team", "active"): 1}
+    subscription.plan_id, subscription.price_id = "free", current_price_id("free")
+    subscription.status = "paused"
     db.session.commit()
     assert_counts_exact()
-    assert kept_counts() == {("pro", "active"): 1, ("free", "paused"): 1}
+    assert by_plan(kept_counts()) == {("pro", "active"): 1, ("free", "paused"): 1}
 
 
 def test_orm_deletes_are_counted(plans):
@@ -104,7 +127,7 @@ def test_orm_deletes_are_counted(plans):
         db.session.delete(subscription)
     db.session.commit()
     assert_counts_exact()
-    assert kept_counts() == {("pro", "active"): 1}
+    assert by_plan(kept_counts()) == {("pro", "active"): 1}
     assert keep.id
 
 
@@ -115,17 +138,20 @@ def test_changes_to_other_columns_leave_the_counts_alone(plans):
     subscription.cancel_at_period_end = True
     subscription.current_period_end += DAY
     db.session.commit()
-    db.session.execute(sa.update(Subscription).values(status=Subscription.status))
+    db.session.execute(
+        sa.update(Subscription).values(status=Subscription.status, price_id=Subscription.price_id)
+    )
     db.session.commit()
-    assert kept_counts() == before == {("pro", "active"): 1}
+    assert kept_counts() == before
+    assert by_plan(before) == {("pro", "active"): 1}
 
 
 def test_core_bulk_inserts_are_counted(plans):
     bulk_subscribers("pro", 250, statuses=SUBSCRIPTION_STATUSES)
     bulk_subscribers("team", 31, statuses=("active", "canceled"))
     assert_counts_exact()
-    assert kept_counts()[("pro", "paused")] == 50
-    assert kept_counts()[("team", "active")] == 16
+    assert by_plan(kept_counts())[("pro", "paused")] == 50
+    assert by_plan(kept_counts())[("team", "active")] == 16
 
 
 def test_core_bulk_updates_and_deletes_are_counted(plans):
@@ -133,10 +159,14 @@ def test_core_bulk_updates_and_deletes_are_counted(plans):
     db.session.execute(
         sa.update(Subscription)
         .where(Subscription.status == "trialing")
-        .values(status="active", plan_id="team")
+        .values(status="active", **move_to_plan("team"))
     )
     db.session.commit()
-    assert kept_counts() == {("pro", "active"): 40, ("pro", "canceled"): 40, ("team", "active"): 40}
+    assert by_plan(kept_counts()) == {
+        ("pro", "active"): 40,
+        ("pro", "canceled"): 40,
+        ("team", "active"): 40,
+    }
     # Swap two statuses in one statement.
     db.session.execute(
         sa.update(Subscription)
@@ -148,7 +178,7 @@ def test_core_bulk_updates_and_deletes_are_counted(plans):
     db.session.execute(sa.delete(Subscription).where(Subscription.plan_id == "team"))
     db.session.commit()
     assert_counts_exact()
-    assert kept_counts() == {("pro", "active"): 40, ("pro", "canceled"): 40}
+    assert by_plan(kept_counts()) == {("pro", "active"): 40, ("pro", "canceled"): 40}
 
 
 def test_a_rolled_back_change_leaves_the_counts(plans):
@@ -157,7 +187,8 @@ def test_a_rolled_back_change_leaves_the_counts(plans):
     db.session.execute(sa.update(Subscription).values(status="canceled"))
     db.session.flush()
     db.session.rollback()
-    assert kept_counts() == real_counts() == {("pro", "active"): 10}
+    assert kept_counts() == real_counts()
+    assert by_plan(kept_counts()) == {("pro", "active"): 10}
 
 
 def test_one_transaction_of_mixed_changes_is_counted(plans):
@@ -168,7 +199,11 @@ def test_one_transaction_of_mixed_changes_is_counted(plans):
     db.session.execute(sa.delete(Subscription).where(Subscription.status == "paused"))
     bulk_subscribers("free", 3, statuses=("canceled",))  # commits everything
     assert_counts_exact()
-    assert kept_counts() == {("pro", "active"): 10, ("team", "active"): 1, ("free", "canceled"): 3}
+    assert by_plan(kept_counts()) == {
+        ("pro", "active"): 10,
+        ("team", "active"): 1,
+        ("free", "canceled"): 3,
+    }
 
 
 def test_counts_stay_exact_through_a_random_mix_of_changes(plans):
@@ -176,7 +211,17 @@ def test_counts_stay_exact_through_a_random_mix_of_changes(plans):
     plan_ids = ["pro", "team", "free"]
     for step in range(60):
         ids = list(db.session.scalars(sa.select(Subscription.id).order_by(Subscription.id)))
-        action = rng.choice(["orm_add", "bulk_add", "orm_change", "bulk_change", "delete"])
+        action = rng.choice(
+            [
+                "orm_add",
+                "bulk_add",
+                "orm_change",
+                "bulk_change",
+                "delete",
+                "price_change",
+                "to_current_price",
+            ]
+        )
         if action == "orm_add" or not ids:
             add_subscription(rng.choice(plan_ids), rng.choice(SUBSCRIPTION_STATUSES))
         elif action == "bulk_add":
@@ -190,13 +235,29 @@ def test_counts_stay_exact_through_a_random_mix_of_changes(plans):
             subscription = db.session.get(Subscription, rng.choice(ids))
             subscription.status = rng.choice(SUBSCRIPTION_STATUSES)
             if rng.random() < 0.5:
-                subscription.plan_id = rng.choice(plan_ids)
+                for name, value in move_to_plan(rng.choice(plan_ids)).items():
+                    setattr(subscription, name, value)
         elif action == "bulk_change":
             chosen = rng.sample(ids, k=min(len(ids), rng.randint(1, 6)))
             db.session.execute(
                 sa.update(Subscription)
                 .where(Subscription.id.in_(chosen))
-                .values(status=rng.choice(SUBSCRIPTION_STATUSES), plan_id=rng.choice(plan_ids))
+                .values(
+                    status=rng.choice(SUBSCRIPTION_STATUSES), **move_to_plan(rng.choice(plan_ids))
+                )
+            )
+        elif action == "price_change":  # later subscriptions pay the new price (issue 12)
+            plan = db.session.get(Plan, rng.choice(plan_ids))
+            plan.price += 1
+        elif action == "to_current_price":  # some subscriptions of a plan move to its price
+            plan_id = rng.choice(plan_ids)
+            db.session.execute(
+                sa.update(Subscription)
+                .where(
+                    Subscription.plan_id == plan_id,
+                    Subscription.status == rng.choice(SUBSCRIPTION_STATUSES),
+                )
+                .values(price_id=current_price_id(plan_id))
             )
         else:
             chosen = rng.sample(ids, k=min(len(ids), rng.randint(1, 4)))
@@ -204,11 +265,12 @@ def test_counts_stay_exact_through_a_random_mix_of_changes(plans):
         db.session.commit()
         assert kept_counts() == real_counts(), f"after step {step} ({action})"
     assert sum(real_counts().values()) > 0
+    assert len({price for _, price, _ in real_counts()}) > 3  # several prices were counted
 
 
 def test_subscription_counts_reads_the_kept_counts(plans):
     bulk_subscribers("pro", 7, statuses=("active", "canceled"))
-    db.session.execute(sa.update(Subscription).values(plan_id="team"))
+    db.session.execute(sa.update(Subscription).values(**move_to_plan("team")))
     db.session.commit()
     # pro's rows are now zero: the plan has no subscriptions and is left out.
     assert subscription_counts() == {
