@@ -64,6 +64,34 @@ def current_price_id(plan_id: str) -> int:
     )
 
 
+def change_plan(plan_id: str, actor_name: str = "test", **fields) -> dict:
+    """Save ``fields`` on the plan through plans/service.update_plan, as an admin who confirmed
+    the new price (if it is one); returns the changes. Commits."""
+    from dataclasses import replace
+
+    from billing_admin.audit.service import Actor
+    from billing_admin.plans.service import price_token, spec_of, update_plan
+
+    db.session.rollback()
+    plan = db.session.get(Plan, plan_id)
+    spec = replace(spec_of(plan), **fields)
+    return update_plan(
+        plan_id,
+        spec,
+        expected_version=plan.version,
+        actor=Actor(actor_name),
+        confirmed_price=price_token(spec.price, spec.currency, spec.interval),
+    )
+
+
+def add_subscriptions(plan_id: str, status: str = "active", count: int = 1, **fields) -> None:
+    """``count`` subscriptions (each with its own user) through the ORM, paying the plan's
+    current price unless ``price_id`` is given; committed."""
+    for _ in range(count):
+        add_subscription(plan_id, status, **fields)
+    db.session.commit()
+
+
 def prices_of(plan_id: str) -> list[Price]:
     """The plan's price rows, oldest first (by id: the triggers insert them in order)."""
     return list(
