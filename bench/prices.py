@@ -158,6 +158,9 @@ def move_once(app, amount: Decimal) -> tuple[float, int]:
     from billing_admin.plans import price_moves
 
     with app.test_request_context():
+        unfinished = price_moves.running_move(HOT_PLAN)
+        if unfinished is not None:  # an earlier run stopped half-way: finish it, untimed
+            price_moves.run_move(unfinished.id)
         set_price(HOT_PLAN, amount)
         preview = price_moves.preview_move(HOT_PLAN)
         db.session.rollback()
