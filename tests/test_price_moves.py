@@ -25,10 +25,8 @@ from billing_admin.plans import price_moves
 from billing_admin.plans.errors import PlanNotFound
 from billing_admin.plans.service import plan_summary
 from tests.helpers import add_plan, add_subscriptions, change_plan, current_price_id, snapshot
+from tests.price_data import T0, T1, T2, Prices, add_three_prices
 
-T0 = 1_800_000_000
-T1 = T0 + 86_400
-T2 = T0 + 2 * 86_400
 ACTOR = Actor("admin@example.com")
 
 
@@ -79,35 +77,9 @@ def everything() -> dict:
     return state
 
 
-class Prices:
-    def __init__(self, a: int, b: int, c: int):
-        self.a, self.b, self.c = a, b, c
-
-
 @pytest.fixture
 def three_prices(app, set_clock) -> Prices:
-    set_clock(T0)
-    add_plan("starter", name="Starter", price=Decimal("490.00"))
-    for status, count in (
-        ("active", 4),
-        ("trialing", 2),
-        ("past_due", 1),
-        ("paused", 1),
-        ("canceled", 2),
-    ):
-        add_subscriptions("starter", status, count)
-    a = current_price_id("starter")
-    set_clock(T1)
-    change_plan("starter", price=Decimal("540.00"))
-    for status, count in (("active", 3), ("paused", 1), ("canceled", 1)):
-        add_subscriptions("starter", status, count)
-    b = current_price_id("starter")
-    set_clock(T2)
-    change_plan("starter", price=Decimal("590.00"))
-    add_subscriptions("starter", "active")
-    add_subscriptions("starter", "trialing")
-    db.session.rollback()
-    return Prices(a, b, current_price_id("starter"))
+    return add_three_prices(set_clock)
 
 
 # --- The preview -----------------------------------------------------------------------------
