@@ -14,7 +14,9 @@ from billing_admin.extensions import db
 from billing_admin.models import AuditLog, Plan
 from billing_admin.plans import seeding
 from billing_admin.plans.seeding import seed_plans
-from tests.helpers import add_subscription, snapshot
+from billing_admin.plans.service import plan_summary
+from tests.helpers import add_subscription, change_plan, prices_of, snapshot
+from tests.subscriber_data import bulk_subscribers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_IDS = ["business", "free", "pro", "starter", "unlimited"]
@@ -336,3 +338,156 @@ def test_a_run_that_loses_the_insert_race_skips_the_winners_plans(app):
     assert errors == []
     assert sorted((r.count("created"), r.count("skipped")) for r in reports) == [(0, 5), (5, 0)]
     assert plan_ids() == DEFAULT_IDS
+
+
+# --- Issue 12: prices, refusals listed, --skip-refused ---------------------------------------
+
+
+def test_force_opens_a_new_price_and_says_who_keeps_the_old_one(runner, set_clock):
+    set_clock(1_000_000)
+    seed(runner)
+    set_clock(2_000_000)
+    change_plan("pro", price=Decimal("1590.00"))
+    bulk_subscribers("pro", 299)
+    bulk_subscribers("pro", 5, statuses=("trialing",))
+    set_clock(3_000_000)
+
+    result = seed(runner, "--force")
+
+    assert result.exit_code == 0, result.output  # no confirmation needed: nobody pays more
+    assert (
+        "updated   pro: price 1590.00 -> 1490.00 (new subscriptions; 299 active keep 1590.00)"
+        in result.stdout.splitlines()
+    )
+    assert [(p.amount, p.active_from, p.active_until) for p in prices_of("pro")] == [
+        (Decimal("1490.00"), 1_000_000, 2_000_000),
+        (Decimal("1590.00"), 2_000_000, 3_000_000),
+        (Decimal("1490.00"), 3_000_000, None),
+    ]
+    # The 299 still pay 1590: MRR 299 × 1,590 = 475,410.00.
+    assert plan_summary("pro").mrr == {"RUB": Decimal("475410.00")}
+    (entry,) = db.session.scalars(
+        sa.select(AuditLog).where(
+            AuditLog.action == "plan_updated", AuditLog.actor == "flask seed-plans"
+        )
+    )
+    assert entry.changes == {"price": {"old": "1590.00", "new": "1490.00"}}
+
+
+def test_force_annotates_each_kind_of_price_change(runner):
+    seed(runner)
+    change_plan("free", price=Decimal("1.00"))  # nobody subscribed
+    change_plan("starter", price=Decimal("20.00"), currency="USD")
+    bulk_subscribers("starter", 3)
+    change_plan("business", price=Decimal("100.00"), interval="year")
+    bulk_subscribers("business", 2)
+    change_plan("business", price=Decimal("200.00"), interval="year")
+    bulk_subscribers("business", 1)
+
+    lines = seed(runner, "--force").stdout.splitlines()
+
+    assert lines[:4] == [
+        "updated   free: price 1.00 -> 0.00 (new subscriptions)",
+        "updated   starter: price 20.00 -> 490.00, currency USD -> RUB "
+        "(new subscriptions; 3 active keep 20.00 USD)",
+        "unchanged pro",
+        "updated   business: price 200.00 -> 4990.00, interval year -> month "
+        "(new subscriptions; 3 active keep the prices they pay)",
+    ]
+    assert plan_summary("starter").mrr == {"RUB": Decimal("0.00"), "USD": Decimal("60.00")}
+
+
+@pytest.fixture
+def two_refusals(runner):
+    """Pro's and Business's requests raised in the UI while subscribed; Starter renamed."""
+    seed(runner)
+    for plan_id in ("pro", "business"):
+        plan = db.session.get(Plan, plan_id)
+        plan.quotas = {**plan.quotas, "requests": 900_000}
+        add_subscription(plan_id, "active")
+    db.session.get(Plan, "starter").name = "Renamed"
+    db.session.commit()
+
+
+PRO_REFUSED = (
+    "refused   pro: Cannot decrease quota 'requests' from 900000 to 20000 while plan has "
+    "active subscriptions. Create a new plan instead."
+)
+BUSINESS_REFUSED = (
+    "refused   business: Cannot decrease quota 'requests' from 900000 to 100000 while plan has "
+    "active subscriptions. Create a new plan instead."
+)
+
+
+def test_every_refused_plan_is_listed_in_one_run_and_nothing_is_written(runner, two_refusals):
+    before = snapshot()
+    result = seed(runner, "--force")
+    assert result.exit_code == 3
+    assert result.stdout.splitlines() == [
+        "unchanged free",
+        "would update starter: name Renamed -> Starter",
+        PRO_REFUSED,
+        BUSINESS_REFUSED,
+        "unchanged unlimited",
+        "would create 0, would update 1, unchanged 2, skipped 0, refused 2",
+    ]
+    assert result.stderr == (
+        "Error: 2 plans refused: nothing was written (--skip-refused writes the others)\n"
+    )
+    assert snapshot() == before
+
+
+def test_skip_refused_writes_the_others_and_still_exits_3(runner, two_refusals):
+    result = seed(runner, "--force", "--skip-refused")
+    assert result.exit_code == 3
+    assert result.stdout.splitlines() == [
+        "unchanged free",
+        "updated   starter: name Renamed -> Starter",
+        PRO_REFUSED,
+        BUSINESS_REFUSED,
+        "unchanged unlimited",
+        "created 0, updated 1, unchanged 2, skipped 0, refused 2",
+    ]
+    assert result.stderr == "Error: 2 plans refused, the others written\n"
+    db.session.rollback()
+    assert db.session.get(Plan, "starter").name == "Starter"
+    assert db.session.get(Plan, "pro").quotas["requests"] == 900_000  # left as it was
+    updates = db.session.scalars(
+        sa.select(AuditLog.entity_id).where(AuditLog.action == "plan_updated")
+    )
+    assert list(updates) == ["starter"]
+
+
+def test_skip_refused_with_nothing_refused_exits_0(runner):
+    seed(runner)
+    db.session.get(Plan, "starter").name = "Renamed"
+    db.session.commit()
+    result = seed(runner, "--force", "--skip-refused")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+def test_a_dry_run_with_refusals_exits_3_and_writes_nothing(runner, two_refusals):
+    before = snapshot()
+    result = seed(runner, "--force", "--dry-run")
+    assert result.exit_code == 3
+    assert PRO_REFUSED in result.stdout.splitlines()
+    assert result.stdout.splitlines()[-1] == "dry run: nothing was written"
+    assert snapshot() == before
+
+
+def test_a_dry_run_with_skip_refused_does_not_claim_to_have_written(runner, two_refusals):
+    before = snapshot()
+    result = seed(runner, "--force", "--skip-refused", "--dry-run")
+    assert result.exit_code == 3
+    assert "would update starter: name Renamed -> Starter" in result.stdout.splitlines()
+    assert result.stdout.splitlines()[-1] == "dry run: nothing was written"
+    assert snapshot() == before
+    # Nothing was written, so nothing may say "written".
+    assert "the others written" not in result.stderr
+
+
+def test_the_exit_codes_are_documented_in_the_help(runner):
+    result = runner.invoke(args=["seed-plans", "--help"])
+    assert "--skip-refused" in result.output
+    assert "3 when plans were refused" in " ".join(result.output.split())
