@@ -1,5 +1,9 @@
-"""The migrations build the schema the models declare, and can be undone, on every engine."""
+"""The migrations build the schema the models declare, and can be undone, on every engine; and
+migration 0006 (issue 12: prices) up and down with plans, audit entries and subscriptions present."""
 
+from decimal import Decimal
+
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -138,3 +142,293 @@ def test_downgrading_0004_keeps_the_counting_triggers(empty_app):
             "SELECT count FROM billing_plan_subscription_count WHERE plan_id = 'a'"
         ).scalar()
     assert count == 1
+
+
+# --- Migration 0006 (issue 12): prices, with plans, audit entries and subscriptions present ----
+
+# Plan a: RUB 490.00 a month, created at 100; its audit log has price changes at 150 and 300
+# (the last one, 300, is when its current price came into force) and a name change at 400.
+# Plan b: USD 20.00 a year, created at 200; a currency change at 250, an interval change at 260.
+# Plan c: created at 300, never changed, no subscriptions.
+PLANS_0005 = (
+    "INSERT INTO billing_plan (id, name, price, currency, interval, is_active, display_order, "
+    "created_at, updated_at, version) VALUES "
+    "('a', 'A', 490.00, 'RUB', 'month', true, 0, 100, 400, 4), "
+    "('b', 'B', 20.00, 'USD', 'year', true, 1, 200, 260, 3), "
+    "('c', 'C', 0.00, 'RUB', 'month', true, 2, 300, 300, 1)"
+)
+AUDIT_0005 = [
+    ("a", "plan_created", {"price": {"old": None, "new": "390.00"}}, 100),
+    ("a", "plan_updated", {"price": {"old": "390.00", "new": "440.00"}}, 150),
+    ("a", "plan_updated", {"price": {"old": "440.00", "new": "490.00"}}, 300),
+    ("a", "plan_updated", {"name": {"old": "Old", "new": "A"}}, 400),
+    ("b", "plan_updated", {"currency": {"old": "RUB", "new": "USD"}}, 250),
+    ("b", "plan_updated", {"interval": {"old": "month", "new": "year"}}, 260),
+    ("c", "plan_activated", {"is_active": {"old": False, "new": True}}, 350),
+    ("gone", "plan_updated", {"price": {"old": "1.00", "new": "2.00"}}, 500),  # a deleted plan
+]
+# (id, plan, status) of the subscriptions present before 0006.
+SUBSCRIPTIONS_0005 = [
+    ("s1", "a", "active"),
+    ("s2", "a", "active"),
+    ("s3", "a", "trialing"),
+    ("s4", "a", "canceled"),
+    ("s5", "b", "active"),
+    ("s6", "b", "paused"),
+]
+INSERT_SUBSCRIPTION = (
+    "INSERT INTO billing_subscription (id, user_id, plan_id, status, current_period_start, "
+    "current_period_end, cancel_at_period_end, created_at, updated_at) "
+    "VALUES (:id, 'u', :plan, :status, 1, 2, false, 1, 1)"
+)
+
+
+def fill_0005() -> None:
+    audit = sa.table(
+        "billing_audit_log",
+        *(sa.column(c) for c in ("actor", "action", "entity_type", "entity_id", "created_at")),
+        sa.column("changes", sa.JSON),
+    )
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
+            "VALUES ('u', 'u@example.com', '', 'user', 1, 't')"
+        )
+        connection.exec_driver_sql(PLANS_0005)
+        connection.execute(
+            sa.insert(audit),
+            [
+                {
+                    "actor": "someone",
+                    "action": action,
+                    "entity_type": "plan",
+                    "entity_id": plan_id,
+                    "changes": changes,
+                    "created_at": at,
+                }
+                for plan_id, action, changes, at in AUDIT_0005
+            ],
+        )
+        connection.execute(
+            sa.text(INSERT_SUBSCRIPTION),
+            [{"id": i, "plan": plan, "status": status} for i, plan, status in SUBSCRIPTIONS_0005],
+        )
+
+
+def rows(sql: str) -> list[tuple]:
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(sa.text(sql))]
+
+
+def counts_by_price() -> list[tuple]:
+    return rows(
+        "SELECT plan_id, price_id, status, count FROM billing_plan_subscription_count "
+        "WHERE count <> 0 ORDER BY plan_id, price_id, status"
+    )
+
+
+def real_counts_by_price() -> list[tuple]:
+    return rows(
+        "SELECT plan_id, price_id, status, count(*) FROM billing_subscription "
+        "GROUP BY plan_id, price_id, status ORDER BY plan_id, price_id, status"
+    )
+
+
+def counts_by_status() -> list[tuple]:
+    return rows(
+        "SELECT plan_id, status, count FROM billing_plan_subscription_count "
+        "WHERE count <> 0 ORDER BY plan_id, status"
+    )
+
+
+def real_counts_by_status() -> list[tuple]:
+    return rows(
+        "SELECT plan_id, status, count(*) FROM billing_subscription "
+        "GROUP BY plan_id, status ORDER BY plan_id, status"
+    )
+
+
+def assert_refused(sql: str, params: dict | None = None) -> None:
+    """The database refuses the statement (an integrity error) and keeps nothing of it."""
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+        connection.execute(sa.text(sql), params or {})
+
+
+def assert_subscription_constraints_hold(with_price: bool, present: int = 6) -> None:
+    """The CHECK on status and every foreign key of billing_subscription (after SQLite's table
+    rebuilds): a bad status, an unknown user, an unknown plan, another plan's price."""
+    price_column = ", price_id" if with_price else ""
+    good_price = ", (SELECT id FROM billing_price WHERE plan_id = 'a')" if with_price else ""
+    insert = (
+        "INSERT INTO billing_subscription (id, user_id, plan_id, status, current_period_start, "
+        f"current_period_end, cancel_at_period_end, created_at, updated_at{price_column}) "
+        "VALUES ('bad', :user, :plan, :status, 1, 2, false, 1, 1{price})"
+    )
+    ok = {"user": "u", "plan": "a", "status": "active"}
+    assert_refused(insert.format(price=good_price), {**ok, "status": "bogus"})
+    assert_refused(insert.format(price=good_price), {**ok, "user": "nobody"})
+    assert_refused(insert.format(price=good_price.replace("'a'", "'nope'")), {**ok, "plan": "nope"})
+    if with_price:
+        other_plans_price = ", (SELECT id FROM billing_price WHERE plan_id = 'b')"
+        assert_refused(insert.format(price=other_plans_price), ok)
+        assert_refused(insert.format(price=", NULL"), ok)
+        assert_refused("UPDATE billing_subscription SET plan_id = 'b' WHERE id = 's1'")
+    else:
+        assert_refused("UPDATE billing_subscription SET plan_id = 'nope' WHERE id = 's1'")
+    assert rows("SELECT count(*) FROM billing_subscription") == [(present,)]  # none of those
+    if db.engine.dialect.name == "sqlite":
+        assert rows("PRAGMA foreign_key_check") == []
+        assert rows("PRAGMA integrity_check") == [("ok",)]
+
+
+def test_0006_gives_each_plan_its_price_since_its_last_recorded_change(empty_app):
+    upgrade(revision="0005")
+    fill_0005()
+    upgrade(revision="0006")
+    assert rows(
+        "SELECT plan_id, amount, currency, interval, active_from, active_until, created_at "
+        "FROM billing_price ORDER BY plan_id"
+    ) == [
+        ("a", Decimal("490.00"), "RUB", "month", 300, None, 300),  # price change at 300
+        ("b", Decimal("20.00"), "USD", "year", 260, None, 260),  # interval change at 260
+        ("c", Decimal("0.00"), "RUB", "month", 300, None, 300),  # never changed: created
+    ]
+
+
+def test_0006_points_every_subscription_at_its_plans_price_and_counts_by_price(empty_app):
+    upgrade(revision="0005")
+    fill_0005()
+    upgrade(revision="0006")
+    prices = dict(rows("SELECT plan_id, id FROM billing_price"))
+    assert rows("SELECT id, plan_id, price_id FROM billing_subscription ORDER BY id") == [
+        (i, plan, prices[plan]) for i, plan, _ in SUBSCRIPTIONS_0005
+    ]
+    assert (
+        counts_by_price()
+        == real_counts_by_price()
+        == [
+            ("a", prices["a"], "active", 2),
+            ("a", prices["a"], "canceled", 1),
+            ("a", prices["a"], "trialing", 1),
+            ("b", prices["b"], "active", 1),
+            ("b", prices["b"], "paused", 1),
+        ]
+    )
+
+
+def test_0006_keeps_the_subscription_tables_constraints_and_indexes(empty_app):
+    upgrade(revision="0005")
+    fill_0005()
+    before = {
+        index["name"]: index["column_names"]
+        for index in sa.inspect(db.engine).get_indexes("billing_subscription")
+    }
+    upgrade(revision="0006")
+    after = {
+        index["name"]: index["column_names"]
+        for index in sa.inspect(db.engine).get_indexes("billing_subscription")
+    }
+    assert after == {**before, "ix_billing_subscription_price_status": ["price_id", "status"]}
+    assert_subscription_constraints_hold(with_price=True)
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+
+
+def test_0006s_triggers_keep_prices_and_counts_after_the_upgrade(empty_app):
+    upgrade(revision="0005")
+    fill_0005()
+    upgrade(revision="0006")
+    with db.engine.begin() as connection:
+        # A price change made by any writer opens a new price; existing subscriptions keep theirs.
+        connection.exec_driver_sql(
+            "UPDATE billing_plan SET price = 590.00, updated_at = 1000 WHERE id = 'a'"
+        )
+        connection.exec_driver_sql("UPDATE billing_plan SET name = 'AA' WHERE id = 'a'")
+    assert rows(
+        "SELECT amount, active_from, active_until FROM billing_price WHERE plan_id = 'a' ORDER BY id"
+    ) == [(Decimal("490.00"), 300, 1000), (Decimal("590.00"), 1000, None)]
+    new_price = rows("SELECT id FROM billing_price WHERE plan_id = 'a' AND active_until IS NULL")
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO billing_subscription (id, user_id, plan_id, price_id, status, "
+                "current_period_start, current_period_end, cancel_at_period_end, created_at, "
+                "updated_at) VALUES ('s7', 'u', 'a', :price, 'active', 1, 2, false, 1, 1)"
+            ),
+            {"price": new_price[0][0]},
+        )
+        connection.exec_driver_sql(
+            "UPDATE billing_subscription SET status = 'canceled' WHERE id = 's1'"
+        )
+        connection.exec_driver_sql("DELETE FROM billing_subscription WHERE id = 's6'")
+    assert counts_by_price() == real_counts_by_price()
+    assert_refused("UPDATE billing_price SET amount = 1 WHERE plan_id = 'a'")
+
+
+def test_0006_down_restores_counts_by_plan_and_status_with_0003s_triggers(empty_app):
+    upgrade(revision="0005")
+    fill_0005()
+    upgrade(revision="0006")
+    with db.engine.begin() as connection:  # a price change and a subscription on the new price
+        connection.exec_driver_sql(
+            "UPDATE billing_plan SET price = 590.00, updated_at = 1000 WHERE id = 'a'"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO billing_subscription (id, user_id, plan_id, price_id, status, "
+            "current_period_start, current_period_end, cancel_at_period_end, created_at, "
+            "updated_at) SELECT 's7', 'u', 'a', id, 'active', 1, 2, false, 1, 1 "
+            "FROM billing_price WHERE plan_id = 'a' AND active_until IS NULL"
+        )
+    downgrade(revision="0005")
+
+    assert "billing_price" not in table_names() and "billing_price_move" not in table_names()
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("billing_subscription")}
+    assert "price_id" not in columns
+    # The plan's columns still hold the current price; every subscription is still there.
+    assert rows("SELECT id, price FROM billing_plan ORDER BY id") == [
+        ("a", Decimal("590.00")),
+        ("b", Decimal("20.00")),
+        ("c", Decimal("0.00")),
+    ]
+    assert rows("SELECT count(*) FROM billing_subscription") == [(len(SUBSCRIPTIONS_0005) + 1,)]
+    assert (
+        counts_by_status()
+        == real_counts_by_status()
+        == [
+            ("a", "active", 3),
+            ("a", "canceled", 1),
+            ("a", "trialing", 1),
+            ("b", "active", 1),
+            ("b", "paused", 1),
+        ]
+    )
+    with db.engine.begin() as connection:  # 0003's triggers count again
+        connection.execute(
+            sa.text(INSERT_SUBSCRIPTION), {"id": "s8", "plan": "b", "status": "trialing"}
+        )
+        connection.exec_driver_sql(
+            "UPDATE billing_subscription SET status = 'canceled' WHERE id = 's7'"
+        )
+        connection.exec_driver_sql("UPDATE billing_subscription SET plan_id = 'c' WHERE id = 's5'")
+        connection.exec_driver_sql("DELETE FROM billing_subscription WHERE id = 's6'")
+        connection.exec_driver_sql("UPDATE billing_plan SET price = 1.00 WHERE id = 'b'")
+    assert counts_by_status() == real_counts_by_status()
+    assert ("c", "active", 1) in counts_by_status()
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM billing_subscription WHERE id IN ('s7', 's8')")
+        connection.exec_driver_sql("UPDATE billing_subscription SET plan_id = 'b' WHERE id = 's5'")
+    assert_subscription_constraints_hold(with_price=False, present=5)  # s6 was deleted
+
+
+def test_0006_up_again_after_down(empty_app):
+    upgrade(revision="0005")
+    fill_0005()
+    upgrade(revision="0006")
+    downgrade(revision="0005")
+    upgrade()
+    assert len(rows("SELECT id FROM billing_price")) == 3  # one a plan, from the audit log again
+    assert rows("SELECT active_from FROM billing_price WHERE plan_id = 'a'") == [(300,)]
+    assert counts_by_price() == real_counts_by_price()
+    assert len(counts_by_price()) == 5
+    assert_subscription_constraints_hold(with_price=True)
