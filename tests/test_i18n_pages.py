@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -35,7 +36,14 @@ from billing_admin.errors.handlers import (
     error_title,
 )
 from billing_admin.extensions import db
-from billing_admin.models import SUBSCRIPTION_STATUSES, AuditLog, Plan, Subscription, User
+from billing_admin.models import (
+    SUBSCRIPTION_STATUSES,
+    AuditLog,
+    Plan,
+    PriceMove,
+    Subscription,
+    User,
+)
 from billing_admin.plans.seeding import seed_plans
 from billing_admin.plans.spec import CURRENCIES, INTERVALS, QUOTA_KEYS
 from tests.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, AuthActions, add_user, csrf_token_from
@@ -307,6 +315,13 @@ def site(app, admin, client, auth, set_clock) -> Site:
         add_subscriber(LEGACY, name=f"{PEOPLE} {number}", status=status, created_at=NOW - DAY)
     # An inactive plan with a subscriber: its delete page refuses and says it is inactive.
     add_subscriber("newyear_2025", name=f"{PEOPLE} 2400", created_at=NOW - 2 * DAY)
+    # Issue 12: a confirmed price change, so Pro has an older price that subscriptions pay
+    # (its Prices section, the move preview the walk reaches, the price states below).
+    posted(
+        "/admin/plans/pro/edit",
+        plan_form_of("pro", price="1590.00", confirm_price_change="1590.00 RUB month"),
+    )
+    bulk_subscribers("pro", 3, created_at=NOW - DAY, statuses=("active", "trialing"), name=PEOPLE)
     return site
 
 
@@ -497,6 +512,8 @@ def render_states(site: Site, pages: Pages, monkeypatch) -> None:
     action("create a plan", "/admin/plans/new", new, recorded_data_on("plans.detail", "legacy_two"))
     action("delete a plan", "/admin/plans/pro_copy/delete")
 
+    render_price_states(site, pages, monkeypatch)
+
     # Error pages: 404 (ours and werkzeug's), 405, CSRF, NUL, unknown language, 500 and 503.
     unknown_plan = Shows(literal=("nope",))  # "Plan 'nope' not found": the id in the URL
     get("/admin/plans/nope", 404, unknown_plan)
@@ -553,6 +570,53 @@ def render_states(site: Site, pages: Pages, monkeypatch) -> None:
     # the session; the sign-in page follows the browser).
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
     pages.add("signed out", site.post("/logout", follow_redirects=True))
+
+
+def render_price_states(site: Site, pages: Pages, monkeypatch) -> None:
+    """Issue 12's states: a stale move preview (409), a move under way (its progress, the
+    preview and a second move refused, "still running"), a move that stopped ("Continue the
+    move"), and a finished one (its audit entry, "That move has finished.")."""
+    pro = recorded_data_on("plans.detail", "pro")
+    move_url = "/admin/plans/pro/prices/move"
+    stale = site.post(move_url, {"fingerprint": "numbers seen long ago"})
+    pages.add("POST move, numbers changed", stale, 409)
+    started: list = []
+    with monkeypatch.context() as patch:  # the move is recorded but its runner never starts
+        patch.setattr(
+            "billing_admin.plans.views.run_in_background", lambda name, work: started.append(work)
+        )
+        fingerprint = re.search(
+            r'name="fingerprint" value="([^"]*)"', stale.get_data(as_text=True)
+        ).group(1)
+        confirmed = site.post(
+            move_url, {"fingerprint": unescape(fingerprint)}, follow_redirects=True
+        )
+        pages.add("POST move, started", confirmed, shows=pro)
+        assert len(started) == 1
+        assert "<progress" in confirmed.get_data(as_text=True)
+        pages.add(f"GET {move_url}, under way", site.client.get(move_url))
+        again = site.post(move_url, {"fingerprint": unescape(fingerprint)}, follow_redirects=True)
+        pages.add("POST move, under way", again, shows=pro)
+        move_id = db.session.scalar(sa.select(PriceMove.id))
+        db.session.rollback()
+        continue_url = f"/admin/plans/pro/prices/moves/{move_id}/continue"
+        pages.add("continue, running", site.post(continue_url, follow_redirects=True), shows=pro)
+        site.set_clock(NOW + 120)
+        stopped = site.client.get("/admin/plans/pro")
+        assert f'action="{continue_url}"' in stopped.get_data(as_text=True)
+        pages.add("a move that stopped", stopped, shows=pro)
+        pages.add("continue, stopped", site.post(continue_url, follow_redirects=True), shows=pro)
+    started[-1]()  # the runner, to the end
+    db.session.rollback()
+    assert db.session.get(PriceMove, move_id).status == "completed"
+    db.session.rollback()
+    pages.add("continue, finished", site.post(continue_url, follow_redirects=True), shows=pro)
+    site.set_clock(NOW)
+    pages.add(
+        "the move in the audit log",
+        site.client.get("/admin/audit?action=plan_subscriptions_moved"),
+        shows=Shows(audit=True),
+    )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
