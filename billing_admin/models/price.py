@@ -10,8 +10,8 @@ as it keeps the subscription counts:
 
 - Inserting a plan opens its first price, from the plan's own price and ``created_at``.
 - Updating a plan's price, currency or interval closes the open price (``active_until``) and
-  opens a new one, at the plan's new ``updated_at`` (the app's clock; the database's if a writer
-  moved it backwards), in the same transaction.
+  opens a new one, at the plan's new ``updated_at`` (the app's clock; the database's when the
+  writer did not move it forward), in the same transaction.
   Changing anything else opens nothing.
 - A price is never edited: its amount, currency, interval, plan and start cannot change, and once
   closed it stays closed. A unique partial index allows one open price per plan.
@@ -31,9 +31,10 @@ from billing_admin.extensions import db
 TABLE = "billing_price"
 IMMUTABLE = "a price is never edited: change the price of the plan to open a new one"
 # When a price changes: the plan's new updated_at (the app's clock: SQLAlchemy sets it on every
-# update), unless a writer moved it backwards, then the database's clock.
+# update) when the writer moved it forward, else the database's clock (a writer that changed the
+# price alone, as psql or the platform may, must not date the new price in the past).
 SQLITE_MOMENT = (
-    "CASE WHEN NEW.updated_at >= OLD.updated_at THEN NEW.updated_at "
+    "CASE WHEN NEW.updated_at > OLD.updated_at THEN NEW.updated_at "
     "ELSE CAST(strftime('%s', 'now') AS INTEGER) END"
 )
 
@@ -82,7 +83,7 @@ POSTGRESQL_TRIGGERS = (
         IF TG_OP = 'INSERT' THEN
             moment := NEW.created_at;
         ELSE
-            moment := CASE WHEN NEW.updated_at >= OLD.updated_at THEN NEW.updated_at
+            moment := CASE WHEN NEW.updated_at > OLD.updated_at THEN NEW.updated_at
                 ELSE extract(epoch FROM now())::bigint END;
             UPDATE {TABLE} SET active_until = greatest(active_from, moment)
             WHERE plan_id = NEW.id AND active_until IS NULL

@@ -41,8 +41,9 @@ class Subscription(db.Model):
             ["billing_price.plan_id", "billing_price.id"],
             name="fk_billing_subscription_price",
         ),
-        # "The subscriptions paying this price" (the move to the current price, in batches).
-        sa.Index("ix_billing_subscription_price_status", "price_id", "status"),
+        # "The subscriptions paying this price", in id order (the move to the current price
+        # walks it in batches).
+        sa.Index("ix_billing_subscription_price", "price_id", "id"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)

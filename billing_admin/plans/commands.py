@@ -65,7 +65,8 @@ def seed_plans_command(
     refused = len(report.refused)
     if refused:
         plans = "1 plan" if refused == 1 else f"{refused} plans"
-        if skip_refused:
+        # A dry run's lines already say what would happen and that nothing was written.
+        if skip_refused and not dry_run:
             click.echo(f"Error: {plans} refused, the others written", err=True)
         elif not dry_run:
             click.echo(
@@ -150,11 +151,11 @@ def _preview_lines(preview: price_moves.MovePreview) -> list[str]:
 def _run_with_progress(move_id: int, length: int) -> None:
     with click.progressbar(length=length, label="moving", file=sys.stderr) as bar:
         move = price_moves.run_move(move_id, progress=bar.update)
-    by_status: dict[str, int] = {}
+    by_status = dict.fromkeys(price_moves.MOVED_STATUSES, 0)
     for counts in move.moved.values():
         for status, count in counts.items():
-            by_status[status] = by_status.get(status, 0) + count
-    detail = ", ".join(f"{s} {n:,}" for s, n in by_status.items())
+            by_status[status] += count
+    detail = ", ".join(f"{s} {n:,}" for s, n in by_status.items() if n)
     click.echo(
         f"moved {move.moved_total:,} subscriptions to {_price_text(move.to_price)}"
         + (f" ({detail})" if detail else "")

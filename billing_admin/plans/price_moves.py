@@ -10,7 +10,8 @@ A new price applies to new subscriptions; moving the existing ones is a separate
    it raises ``PreviewChanged`` with the new preview instead.
 3. ``run_move`` moves them in batches of ``BATCH_SIZE``, one transaction a batch, so 500,000
    subscriptions never hold one giant transaction nor keep other writers waiting long. Each
-   batch is ``UPDATE ... WHERE id IN (a batch still on the old price) AND price_id = old ...
+   batch selects the ids of up to BATCH_SIZE subscriptions still on the old price (locking them
+   on PostgreSQL), then ``UPDATE ... WHERE id IN (those) AND price_id = old AND status ...
    RETURNING status``: a row moved by anyone else no longer matches, so no row moves twice, and
    each batch adds what it moved to the record in the same transaction. Re-run after a crash, it
    continues where it stopped; the last batch marks the move completed and writes its one audit
@@ -245,13 +246,14 @@ def run_move(
     then mark it completed and audit it. Safe to call again after a failure (it continues), and
     while another runner works on it (each row moves once). ``progress`` gets each batch's size.
     Returns the move as it ended."""
+    done_up_to: dict[int, str] = {}  # per old price: the last id handled (ids are walked in order)
     while True:
         start_write()
         move = _lock_move(move_id)
         if move.status == "completed":
             db.session.commit()
             return move
-        moved = _move_one_batch(move, batch_size)
+        moved = _move_one_batch(move, batch_size, done_up_to)
         if moved:
             db.session.commit()
             if progress is not None:
@@ -262,19 +264,34 @@ def run_move(
         return move
 
 
-def _move_one_batch(move: PriceMove, batch_size: int) -> int:
+def _move_one_batch(move: PriceMove, batch_size: int, done_up_to: dict[int, str]) -> int:
     """Move up to ``batch_size`` subscriptions off the first source price that still has some;
-    add them to the move's record. Returns how many moved (0: none left anywhere)."""
+    add them to the move's record. Returns how many moved (0: none left anywhere).
+
+    Each old price's subscriptions are walked in id order on the (price_id, id) index, from the
+    last id this runner handled: the rows moved by earlier batches are dead index entries on
+    PostgreSQL until vacuumed, and starting over each batch would visit them all again."""
     for price_id in _sources(move):
         still_there = sa.and_(
             Subscription.price_id == price_id, Subscription.status.in_(MOVED_STATUSES)
         )
-        batch = sa.select(Subscription.id).where(still_there).limit(batch_size)
-        # The conditions again on the UPDATE itself: on PostgreSQL a row another transaction
-        # changed meanwhile is checked anew, so a row already moved (or canceled) is left alone.
+        query = sa.select(Subscription.id).where(still_there)
+        if price_id in done_up_to:
+            query = query.where(Subscription.id > done_up_to[price_id])
+        # The batch's ids first (locked on PostgreSQL, so a concurrent runner waits for them),
+        # then the UPDATE by primary key: one statement with the batch as a subquery makes
+        # PostgreSQL scan every remaining row of the old price for each batch.
+        ids = list(
+            db.session.scalars(query.order_by(Subscription.id).limit(batch_size).with_for_update())
+        )
+        if not ids:
+            continue
+        done_up_to[price_id] = ids[-1]
+        # The conditions again on the UPDATE itself: a row another runner moved (or someone
+        # canceled) meanwhile is left alone and not counted twice.
         statement = (
             sa.update(Subscription)
-            .where(Subscription.id.in_(batch.scalar_subquery()), still_there)
+            .where(Subscription.id.in_(ids), still_there)
             .values(price_id=move.to_price_id, updated_at=now_epoch())
             .returning(Subscription.status)
             .execution_options(synchronize_session=False)

@@ -30,7 +30,7 @@ MOVES = "billing_price_move"
 TABLE = "billing_plan_subscription_count"
 IMMUTABLE = "a price is never edited: change the price of the plan to open a new one"
 SQLITE_MOMENT = (
-    "CASE WHEN NEW.updated_at >= OLD.updated_at THEN NEW.updated_at "
+    "CASE WHEN NEW.updated_at > OLD.updated_at THEN NEW.updated_at "
     "ELSE CAST(strftime('%s', 'now') AS INTEGER) END"
 )
 
@@ -79,7 +79,7 @@ PRICE_POSTGRESQL_TRIGGERS = (
         IF TG_OP = 'INSERT' THEN
             moment := NEW.created_at;
         ELSE
-            moment := CASE WHEN NEW.updated_at >= OLD.updated_at THEN NEW.updated_at
+            moment := CASE WHEN NEW.updated_at > OLD.updated_at THEN NEW.updated_at
                 ELSE extract(epoch FROM now())::bigint END;
             UPDATE {PRICES} SET active_until = greatest(active_from, moment)
             WHERE plan_id = NEW.id AND active_until IS NULL
@@ -418,7 +418,7 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             "fk_billing_subscription_price", PRICES, ["plan_id", "price_id"], ["plan_id", "id"]
         )
-        batch_op.create_index("ix_billing_subscription_price_status", ["price_id", "status"])
+        batch_op.create_index("ix_billing_subscription_price", ["price_id", "id"])
 
     _create_count_table(with_price=True)
     op.create_table(
@@ -495,7 +495,7 @@ def downgrade() -> None:
     op.drop_table(MOVES)
 
     with op.batch_alter_table("billing_subscription", schema=None) as batch_op:
-        batch_op.drop_index("ix_billing_subscription_price_status")
+        batch_op.drop_index("ix_billing_subscription_price")
         batch_op.drop_constraint("fk_billing_subscription_price", type_="foreignkey")
         batch_op.drop_column("price_id")
     op.drop_index("ix_billing_price_current", table_name=PRICES)
