@@ -505,3 +505,49 @@ def test_price_histories_of_several_plans_keep_each_plans_own(starter_history):
     assert [(e.price.plan_id, e.mrr, e.mrr_share) for e in histories["pro"]] == [
         ("pro", Decimal("0.00"), None)
     ]
+
+
+# --- A failure after the price changed leaves no price behind ---------------------------------
+
+
+def test_a_price_change_that_fails_before_commit_opens_no_price(app, monkeypatch, set_clock):
+    set_clock(T0)
+    add_plan("pro")
+    add_subscriptions("pro", "active")
+    real = service.record_plan_change
+
+    def record_then_fail(*args, **kwargs):
+        real(*args, **kwargs)  # the plan row is updated and the trigger has run by now
+        db.session.flush()
+        assert len(db.session.scalars(sa.select(Price)).all()) == 2
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(service, "record_plan_change", record_then_fail)
+    with pytest.raises(RuntimeError):
+        change_plan("pro", price=Decimal("1590.00"))
+    db.session.rollback()
+    assert price_rows("pro") == [(Decimal("1490.00"), "RUB", "month", T0, None)]
+    assert db.session.get(Plan, "pro").price == Decimal("1490.00")
+
+
+def test_seed_plans_failing_after_a_price_change_opens_no_price(app, runner, monkeypatch):
+    from billing_admin.plans import seeding
+
+    assert runner.invoke(args=["seed-plans"]).exit_code == 0
+    change_plan("starter", price=Decimal("590.00"))
+    change_plan("pro", price=Decimal("1590.00"))
+    before = {plan_id: price_rows(plan_id) for plan_id in ("starter", "pro")}
+    real = seeding.record_plan_change
+    calls = []
+
+    def fail_on_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("injected")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(seeding, "record_plan_change", fail_on_the_second)
+    db.session.commit()
+    result = runner.invoke(args=["seed-plans", "--force"])
+    assert result.exit_code == 1
+    assert {plan_id: price_rows(plan_id) for plan_id in ("starter", "pro")} == before
