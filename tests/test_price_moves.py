@@ -282,6 +282,16 @@ def test_one_move_of_a_plan_at_a_time(three_prices):
         start()  # done: nothing is left on an older price
 
 
+def test_a_stale_preview_sent_while_a_move_runs_is_told_the_move_is_under_way(three_prices):
+    """The running move is why the numbers changed: saying so beats "numbers changed"."""
+    first = start()  # recorded, not yet run: it is running
+    with pytest.raises(price_moves.MoveInProgress) as refused:
+        price_moves.start_move(
+            "starter", from_price_id=None, fingerprint="stale", actor=Actor("other admin")
+        )
+    assert refused.value.move.id == first.id
+
+
 def test_a_running_move_is_stale_after_a_minute_without_a_batch(three_prices, set_clock):
     set_clock(T2)
     move = start()

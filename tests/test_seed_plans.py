@@ -397,6 +397,19 @@ def test_force_annotates_each_kind_of_price_change(runner):
     assert plan_summary("starter").mrr == {"RUB": Decimal("0.00"), "USD": Decimal("60.00")}
 
 
+def test_one_subscriber_keeps_in_the_singular(runner):
+    seed(runner)
+    change_plan("pro", price=Decimal("1590.00"))
+    bulk_subscribers("pro", 1)
+
+    lines = seed(runner, "--force").stdout.splitlines()
+
+    assert (
+        "updated   pro: price 1590.00 -> 1490.00 (new subscriptions; 1 active keeps 1590.00)"
+        in lines
+    )
+
+
 @pytest.fixture
 def two_refusals(runner):
     """Pro's and Business's requests raised in the UI while subscribed; Starter renamed."""

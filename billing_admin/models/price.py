@@ -84,7 +84,7 @@ POSTGRESQL_TRIGGERS = (
             moment := NEW.created_at;
         ELSE
             moment := CASE WHEN NEW.updated_at > OLD.updated_at THEN NEW.updated_at
-                ELSE extract(epoch FROM now())::bigint END;
+                ELSE floor(extract(epoch FROM now()))::bigint END;
             UPDATE {TABLE} SET active_until = greatest(active_from, moment)
             WHERE plan_id = NEW.id AND active_until IS NULL
             RETURNING active_until INTO closed;

@@ -211,14 +211,14 @@ def start_move(
     not yet completed, MoveError when there is nothing to move, PlanNotFound, UnknownPrice."""
     start_write()
     _lock_plan(plan_id)
+    move = running_move(plan_id)
+    if move is not None:  # first: a running move is why the numbers keep changing
+        db.session.rollback()
+        raise MoveInProgress(move)
     preview = preview_move(plan_id, from_price_id)
     if preview.fingerprint != fingerprint:
         db.session.rollback()
         raise PreviewChanged(preview)
-    move = running_move(plan_id)
-    if move is not None:
-        db.session.rollback()
-        raise MoveInProgress(move)
     if not preview.total:
         db.session.rollback()
         raise MoveError(nothing_to_move(plan_id))

@@ -244,11 +244,12 @@ def _who_keeps_what(plan_id: str, changes: dict[str, dict[str, Any]]) -> str:
     if not active:
         return "new subscriptions"
     if len(paying) > 1:
-        return f"new subscriptions; {active} active keep the prices they pay"
+        return f"new subscriptions; {active} active keep the prices they pay"  # 2 or more
     ((amount, currency, interval),) = paying
     kept = format_value(amount)
     if "currency" in changes:
         kept += f" {currency}"
     if "interval" in changes:
         kept += f" a {interval}"
-    return f"new subscriptions; {active} active keep {kept}"
+    keep = "keeps" if active == 1 else "keep"
+    return f"new subscriptions; {active} active {keep} {kept}"
