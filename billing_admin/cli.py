@@ -3,11 +3,17 @@ print. Errors are one line on stderr with exit 1; click's usage errors exit 2.""
 
 from flask import Flask
 
+from billing_admin.audit.commands import audit_commands
 from billing_admin.auth.commands import AUTH_COMMANDS
 from billing_admin.plans.commands import seed_plans_command
 from billing_admin.subscribers.commands import seed_demo_command
 
 
 def register_commands(app: Flask) -> None:
-    for command in (seed_plans_command, seed_demo_command, *AUTH_COMMANDS):
+    for command in (
+        seed_plans_command,
+        seed_demo_command,
+        audit_commands,
+        *AUTH_COMMANDS,
+    ):
         app.cli.add_command(command)
