@@ -5,6 +5,7 @@ from flask import Flask
 
 from billing_admin.audit.commands import audit_commands
 from billing_admin.auth.commands import AUTH_COMMANDS
+from billing_admin.backup.commands import backup_command
 from billing_admin.plans.commands import seed_plans_command
 from billing_admin.subscribers.commands import seed_demo_command
 
@@ -14,6 +15,7 @@ def register_commands(app: Flask) -> None:
         seed_plans_command,
         seed_demo_command,
         audit_commands,
+        backup_command,
         *AUTH_COMMANDS,
     ):
         app.cli.add_command(command)
