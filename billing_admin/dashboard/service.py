@@ -68,13 +68,20 @@ class Overview:
         return Decimal(self.canceled_in_window) / Decimal(self.active_at_window_start)
 
 
+def mrr_by_currency(summaries: list[PlanSummary] | None = None) -> dict[str, Decimal]:
+    """MRR summed per currency over the plans (``plan_summaries()`` unless given), currencies
+    in alphabetical order; never added across currencies. The dashboard and the metrics."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for summary in plan_summaries() if summaries is None else summaries:
+        totals[summary.plan.currency] += summary.mrr
+    return dict(sorted(totals.items()))
+
+
 def overview() -> Overview:
     now = now_epoch()
     window_start = now - WINDOW_DAYS * DAY
     summaries = plan_summaries()
-    mrr_by_currency: dict[str, Decimal] = defaultdict(Decimal)
-    for summary in summaries:
-        mrr_by_currency[summary.plan.currency] += summary.mrr
+    mrr_per_currency = mrr_by_currency(summaries)
     total = sum(summary.subscriptions for summary in summaries)
     new_in_window = _count(Subscription.created_at >= window_start)
     canceled_in_window = _count(Subscription.canceled_at >= window_start)
@@ -83,7 +90,7 @@ def overview() -> Overview:
         now=now,
         window_start=window_start,
         active_subscribers=sum(_active(s) for s in summaries),
-        mrr_by_currency=dict(sorted(mrr_by_currency.items())),
+        mrr_by_currency=mrr_per_currency,
         new_in_window=new_in_window,
         canceled_in_window=canceled_in_window,
         active_at_window_start=total - new_in_window - canceled_before,
@@ -91,8 +98,8 @@ def overview() -> Overview:
             PlanShare(
                 summary,
                 _active(summary),
-                summary.mrr / mrr_by_currency[summary.plan.currency]
-                if mrr_by_currency[summary.plan.currency]
+                summary.mrr / mrr_per_currency[summary.plan.currency]
+                if mrr_per_currency[summary.plan.currency]
                 else None,
             )
             for summary in summaries
