@@ -6,7 +6,14 @@ the app is imported; gunicorn.conf.py does it) keeps each worker's values in fil
 here imports the rest of the app: any area may call these hooks.
 """
 
+import os
+
 from prometheus_client import Counter, Gauge, Histogram
+
+# In multiprocess mode each metric opens its file in the folder as it is created, just below:
+# a folder named but not made yet (a command run with the server's environment) is made here.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], mode=0o700, exist_ok=True)
 
 REQUESTS = Counter(
     "billing_admin_http_requests",
