@@ -6,6 +6,10 @@ hash chain is filled in at flush time by models/audit_chain.py, for any ``AuditL
 through any session, so a new kind of entry (a new action, a new entity type, a new writer)
 is chained with no work of its own. The database refuses to change or delete entries once
 written (models/audit.py).
+
+On PostgreSQL the first flush that holds an entry takes the append lock until commit: take the
+row locks a change needs (``SELECT ... FOR UPDATE``) before recording it, and commit soon after,
+so appenders never wait on each other's rows while holding it.
 """
 
 from dataclasses import dataclass

@@ -12,6 +12,9 @@ so the audit page can say how far the chain was verified and when. 1,000,000 ent
 seconds (docs/benchmarks.md).
 """
 
+import contextlib
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,10 +23,18 @@ import sqlalchemy as sa
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
 from billing_admin.models import AuditLog, AuditVerification
-from billing_admin.models.audit_chain import GENESIS_HASH, HASHED_COLUMNS, entry_hash
+from billing_admin.models.audit_chain import (
+    GENESIS_HASH,
+    HASHED_COLUMNS,
+    JSON_COLUMNS,
+    hash_of_fields,
+)
 from billing_admin.transactions import start_write
 
 BATCH_SIZE = 5_000
+COLUMNS = (*HASHED_COLUMNS, "entry_hash")  # what a batch reads, in this order
+ID_POSITION = COLUMNS.index("id")
+WALK_CACHE_KIB = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,27 +59,64 @@ class ChainReport:
         return f"broken at entry {self.broken_entry_id}: {self.problem}"
 
 
+def _batch_query() -> sa.TextClause:
+    """The next ``:limit`` entries after id ``:after``, as the driver gives them: JSON columns
+    as their stored text (parsed here: SQLAlchemy's row processing would cost more than the
+    hashing), every other column as is."""
+    columns = ", ".join(
+        f"CAST({name} AS TEXT) AS {name}" if name in JSON_COLUMNS else name for name in COLUMNS
+    )
+    return sa.text(
+        f"SELECT {columns} FROM {AuditLog.__tablename__} WHERE id > :after ORDER BY id LIMIT :limit"
+    )
+
+
+def _batches(batch_size: int) -> Iterator[list]:
+    """The trail in id order, ``batch_size`` rows at a time, on a connection of its own.
+    (Reading the next batch in a thread while one is hashed was tried: no faster on two busy
+    cores, docs/benchmarks.md.)"""
+    query = _batch_query()
+    with db.engine.connect() as connection, _small_sqlite_cache(connection):
+        after = 0
+        while True:
+            rows = connection.execute(query, {"after": after, "limit": batch_size}).all()
+            connection.rollback()  # a long walk holds no snapshot between batches
+            yield rows
+            if len(rows) < batch_size:
+                return
+            after = rows[-1][ID_POSITION]
+
+
 def walk_chain(batch_size: int = BATCH_SIZE) -> ChainReport:
     """Walk the whole chain; see the module doc. Reads only."""
-    table = AuditLog.__table__
-    columns = [table.c[name] for name in HASHED_COLUMNS] + [table.c.entry_hash]
+    names = COLUMNS
+    json_columns = [name for name in names if name in JSON_COLUMNS]
+    decode = json.JSONDecoder().decode
     anchor = _anchor()
+    db.session.rollback()
     previous_id, previous_hash, entries = None, GENESIS_HASH, 0
-    while True:
-        query = sa.select(*columns).order_by(table.c.id).limit(batch_size)
-        if previous_id is not None:
-            query = query.where(table.c.id > previous_id)
-        rows = db.session.execute(query).all()
-        db.session.rollback()  # end the read: a long walk holds no snapshot between batches
-        for row in rows:
-            values = row._mapping
-            problem = _problem(values, previous_hash, anchor)
-            if problem:
-                return ChainReport(entries, previous_id, previous_hash, values["id"], problem)
-            previous_id, previous_hash = values["id"], values["entry_hash"]
-            entries += 1
-        if len(rows) < batch_size:
-            break
+    batches = _batches(batch_size)
+    with contextlib.closing(batches):
+        for rows in batches:
+            for row in rows:
+                # The hashed columns that are not NULL, JSON parsed: the canonical form's input
+                # (a JSON column holding JSON null counts as NULL, as canonical_form has it).
+                fields = {
+                    name: value for name, value in zip(names, row, strict=True) if value is not None
+                }
+                stored_hash = fields.pop("entry_hash")
+                for name in json_columns:
+                    if name in fields:
+                        value = decode(fields[name])
+                        if value is None:
+                            del fields[name]
+                        else:
+                            fields[name] = value
+                problem = _problem(fields, stored_hash, previous_hash, anchor)
+                if problem:
+                    return ChainReport(entries, previous_id, previous_hash, fields["id"], problem)
+                previous_id, previous_hash = fields["id"], stored_hash
+                entries += 1
     if anchor is not None and (previous_id is None or previous_id < anchor.entry_id):
         return ChainReport(
             entries,
@@ -79,6 +127,23 @@ def walk_chain(batch_size: int = BATCH_SIZE) -> ChainReport:
             f"when the chain was verified at {anchor.when}",
         )
     return ChainReport(entries, previous_id, previous_hash if previous_id else None)
+
+
+@contextlib.contextmanager
+def _small_sqlite_cache(connection) -> Iterator[None]:
+    """The walk reads each page once: SQLite's page cache (256 MiB a connection, sqlite.py)
+    would only hold the trail in memory. A small one for the walk, the usual one after."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    usual = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{WALK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(usual)}")
+        connection.rollback()
 
 
 @dataclass(frozen=True)
@@ -97,16 +162,14 @@ def _anchor() -> _Anchor | None:
     return _Anchor(last.last_entry_id, last.last_entry_hash, when)
 
 
-def _problem(values, previous_hash: str, anchor: _Anchor | None) -> str | None:
-    if values["prev_hash"] != previous_hash:
+def _problem(
+    fields: dict, stored_hash: str, previous_hash: str, anchor: _Anchor | None
+) -> str | None:
+    if fields.get("prev_hash") != previous_hash:
         return "it does not follow the entry before it (an entry was removed or inserted)"
-    if entry_hash(values) != values["entry_hash"]:
+    if hash_of_fields(fields) != stored_hash:
         return "its contents do not match its hash (the entry was changed)"
-    if (
-        anchor is not None
-        and values["id"] == anchor.entry_id
-        and values["entry_hash"] != anchor.entry_hash
-    ):
+    if anchor is not None and fields["id"] == anchor.entry_id and stored_hash != anchor.entry_hash:
         return (
             f"its hash differs from the one verified at {anchor.when}: the chain was "
             "rewritten from here or before"

@@ -47,13 +47,23 @@ JSON_COLUMNS = tuple(
 )
 
 
+# One encoder for every hash: json.dumps with options would build a new one each call, which
+# is a third of the cost of verifying a million entries.
+_CANONICAL_JSON = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_form(values: Mapping[str, Any]) -> bytes:
     """The bytes an entry's hash is taken over; ``values`` maps column names to the values as
-    stored (``prev_hash`` included). Raises ValueError on a value JSON cannot hold (NaN)."""
-    fields = {name: values[name] for name in HASHED_COLUMNS if values.get(name) is not None}
-    return json.dumps(
-        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    stored (``prev_hash`` included; JSON columns parsed). Raises ValueError on a value JSON
+    cannot hold (NaN)."""
+    fields = {}
+    for name in HASHED_COLUMNS:
+        value = values.get(name)
+        if value is not None:
+            fields[name] = value
+    return _CANONICAL_JSON.encode(fields).encode()
 
 
 def entry_hash(values: Mapping[str, Any]) -> str:
@@ -61,22 +71,30 @@ def entry_hash(values: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_form(values)).hexdigest()
 
 
+def hash_of_fields(fields: dict[str, Any]) -> str:
+    """``entry_hash`` for a dict that holds exactly the hashed columns that are not NULL (the
+    verification's fast path: a million entries are hashed in one walk)."""
+    return hashlib.sha256(_CANONICAL_JSON.encode(fields).encode()).hexdigest()
+
+
+_TABLE = AuditLog.__table__
+_TAIL = sa.select(_TABLE.c.id, _TABLE.c.entry_hash).order_by(_TABLE.c.id.desc()).limit(1)
+_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
 def chain_tail(session: Session) -> tuple[int, str]:
     """(id, entry_hash) of the newest entry; (0, GENESIS_HASH) for an empty trail."""
-    table = AuditLog.__table__
-    row = session.execute(
-        sa.select(table.c.id, table.c.entry_hash).order_by(table.c.id.desc()).limit(1)
-    ).first()
+    # On the session's connection directly: the ORM's result processing is not needed here,
+    # and this runs on every save.
+    row = session.connection().execute(_TAIL).first()
     return (row.id, row.entry_hash) if row else (0, GENESIS_HASH)
 
 
 def lock_appends(session: Session) -> None:
     """Hold the append lock until this transaction ends (PostgreSQL; see the module doc)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": APPEND_LOCK_KEY},
-        )
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"key": APPEND_LOCK_KEY})
 
 
 def chain_entries(session: Session, entries: Iterable[AuditLog]) -> None:
