@@ -91,7 +91,9 @@ def walk_chain(batch_size: int = BATCH_SIZE) -> ChainReport:
     """Walk the whole chain; see the module doc. Reads only."""
     names = COLUMNS
     json_columns = [name for name in names if name in JSON_COLUMNS]
-    decode = json.JSONDecoder().decode
+    # raw_decode: json.loads without its two whitespace scans (stored JSON has none around it);
+    # text left after the value is checked below, so nothing can hide behind a valid value.
+    raw_decode = json.JSONDecoder().raw_decode
     anchor = _anchor()
     db.session.rollback()
     previous_id, previous_hash, entries = None, GENESIS_HASH, 0
@@ -105,14 +107,21 @@ def walk_chain(batch_size: int = BATCH_SIZE) -> ChainReport:
                     name: value for name, value in zip(names, row, strict=True) if value is not None
                 }
                 stored_hash = fields.pop("entry_hash")
+                problem = None
                 for name in json_columns:
                     if name in fields:
-                        value = decode(fields[name])
-                        if value is None:
+                        text = fields[name]
+                        try:
+                            value, end = raw_decode(text)
+                        except ValueError:
+                            end, value = -1, None
+                        if end != len(text):
+                            problem = f"its {name} is not valid JSON (the entry was changed)"
+                        elif value is None:
                             del fields[name]
                         else:
                             fields[name] = value
-                problem = _problem(fields, stored_hash, previous_hash, anchor)
+                problem = problem or _problem(fields, stored_hash, previous_hash, anchor)
                 if problem:
                     return ChainReport(entries, previous_id, previous_hash, fields["id"], problem)
                 previous_id, previous_hash = fields["id"], stored_hash

@@ -68,6 +68,7 @@ class AuditLog(db.Model):
 
 
 APPEND_ONLY_MESSAGE = "billing_audit_log is append-only"
+APPEND_LOCK_KEY = "billing_audit_log:append"
 
 
 def sqlite_append_only_triggers(columns: list[str]) -> tuple[str, ...]:
@@ -118,6 +119,18 @@ POSTGRESQL_APPEND_ONLY_TRIGGERS = (
     CREATE TRIGGER billing_audit_log_no_truncate BEFORE TRUNCATE ON {TABLE}
     FOR EACH STATEMENT EXECUTE FUNCTION billing_audit_log_append_only()
     """,
+    # The append lock and the newest entry in one round trip (audit_chain.py). VOLATILE: the
+    # SELECT takes a fresh snapshot after the lock is granted, so it sees what the lock's
+    # previous holder committed.
+    f"""
+    CREATE FUNCTION billing_audit_log_lock_tail(OUT tail_id integer, OUT tail_hash varchar)
+    LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('{APPEND_LOCK_KEY}', 0));
+        SELECT id, entry_hash INTO tail_id, tail_hash FROM {TABLE} ORDER BY id DESC LIMIT 1;
+    END
+    $$
+    """,
 )
 
 
@@ -135,6 +148,7 @@ def _install_append_only_triggers(target: sa.Table, connection, **kw) -> None:
 def _drop_postgresql_function(target: sa.Table, connection, **kw) -> None:
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("DROP FUNCTION IF EXISTS billing_audit_log_append_only()")
+        connection.exec_driver_sql("DROP FUNCTION IF EXISTS billing_audit_log_lock_tail()")
 
 
 # Tables made from the models (tests) get the same triggers as the migrated schema.

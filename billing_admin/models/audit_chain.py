@@ -12,18 +12,20 @@ How an entry is chained: a ``before_flush`` hook on every SQLAlchemy session (so
 ``audit/service.py``, a command, a migration's ORM code or a test all go through it) finds the
 new ``AuditLog`` objects of the flush, in the order they were added, and for them:
 
-1. serialises appends: PostgreSQL takes a transaction-level advisory lock, held until commit or
-   rollback, so one transaction at a time reads the tail and appends; SQLite's write lock
-   (``start_write()``'s ``BEGIN IMMEDIATE``) already makes writers take turns, and a writer
-   that did not take it up front fails on its first write rather than forking the chain;
-2. reads the tail (the entry with the highest id): one indexed query;
+1. serialises appends: PostgreSQL takes a transaction-level advisory lock (models/audit.py's
+   ``APPEND_LOCK_KEY``), held until commit or rollback, so one transaction at a time reads the
+   tail and appends; SQLite's write lock (``start_write()``'s ``BEGIN IMMEDIATE``) already
+   makes writers take turns, and a writer that did not take it up front fails on its first
+   write rather than forking the chain;
+2. reads the tail (the entry with the highest id): one indexed query, in the same round trip
+   as the lock on PostgreSQL (``billing_audit_log_lock_tail()``, models/audit.py);
 3. gives each entry the next id, its creation time if unset, ``prev_hash`` and ``entry_hash``.
 
 Whatever slips past the lock (another isolation level, a process not using this code) cannot
 fork the chain: two entries claiming one predecessor claim one id, and the primary key refuses
 the second. An insert that bypasses the ORM altogether has no hashes and is refused by the
-NOT NULL columns. Cost: two statements a flush with audit entries on PostgreSQL, one on SQLite,
-and a SHA-256 of a few hundred bytes (bench/audit_chain.py measures it).
+NOT NULL columns. Cost: one statement a flush with audit entries, and a SHA-256 of a few
+hundred bytes (bench/audit_chain.py measures it).
 """
 
 import hashlib
@@ -38,7 +40,6 @@ from billing_admin.clock import now_epoch
 from billing_admin.models.audit import UNHASHED_COLUMNS, AuditLog
 
 GENESIS_HASH = "0" * 64
-APPEND_LOCK_KEY = "billing_audit_log:append"
 HASHED_COLUMNS = tuple(
     column.name for column in AuditLog.__table__.columns if column.name not in UNHASHED_COLUMNS
 )
@@ -79,30 +80,33 @@ def hash_of_fields(fields: dict[str, Any]) -> str:
 
 _TABLE = AuditLog.__table__
 _TAIL = sa.select(_TABLE.c.id, _TABLE.c.entry_hash).order_by(_TABLE.c.id.desc()).limit(1)
-_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+_LOCK_AND_TAIL = sa.text("SELECT tail_id, tail_hash FROM billing_audit_log_lock_tail()")
 
 
 def chain_tail(session: Session) -> tuple[int, str]:
-    """(id, entry_hash) of the newest entry; (0, GENESIS_HASH) for an empty trail."""
+    """(id, entry_hash) of the newest entry; (0, GENESIS_HASH) for an empty trail. No lock."""
     # On the session's connection directly: the ORM's result processing is not needed here,
     # and this runs on every save.
     row = session.connection().execute(_TAIL).first()
     return (row.id, row.entry_hash) if row else (0, GENESIS_HASH)
 
 
-def lock_appends(session: Session) -> None:
-    """Hold the append lock until this transaction ends (PostgreSQL; see the module doc)."""
+def lock_and_read_tail(session: Session) -> tuple[int, str]:
+    """``chain_tail`` once this transaction holds the append lock (see the module doc).
+    PostgreSQL: one round trip to ``billing_audit_log_lock_tail()`` (models/audit.py), which
+    takes the advisory lock, then reads the tail with a snapshot taken after it was granted."""
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK, {"key": APPEND_LOCK_KEY})
+    if connection.dialect.name != "postgresql":
+        return chain_tail(session)
+    row = connection.execute(_LOCK_AND_TAIL).one()
+    return (row.tail_id, row.tail_hash) if row.tail_id is not None else (0, GENESIS_HASH)
 
 
 def chain_entries(session: Session, entries: Iterable[AuditLog]) -> None:
     """Fill in id, created_at, prev_hash and entry_hash of new entries, in order, after the
     current tail. JSON values are stored exactly as hashed (a round trip through JSON first:
     a tuple becomes a list, as it would in the database)."""
-    lock_appends(session)
-    last_id, last_hash = chain_tail(session)
+    last_id, last_hash = lock_and_read_tail(session)
     for entry in entries:
         if entry.created_at is None:
             entry.created_at = now_epoch()

@@ -9,7 +9,9 @@ Create Date: 2026-11-30
   copy below: every column but ``user_id`` and ``entry_hash``, read from the table as it is
   now, so columns earlier revisions added are hashed too).
 - Triggers make the database refuse UPDATE, DELETE (and TRUNCATE on PostgreSQL) of audit rows,
-  except the user foreign key's ON DELETE SET NULL (a frozen copy of models/audit.py's).
+  except the user foreign key's ON DELETE SET NULL (a frozen copy of models/audit.py's); on
+  PostgreSQL, billing_audit_log_lock_tail() takes the append lock and reads the newest entry in
+  one round trip.
 - ``billing_audit_verification`` records each ``flask audit verify``.
 
 Downgrade drops the triggers first, then the hashes (the entries themselves are kept). A later
@@ -58,6 +60,15 @@ POSTGRESQL_TRIGGERS = (
     f"""
     CREATE TRIGGER billing_audit_log_no_truncate BEFORE TRUNCATE ON {TABLE}
     FOR EACH STATEMENT EXECUTE FUNCTION billing_audit_log_append_only()
+    """,
+    f"""
+    CREATE FUNCTION billing_audit_log_lock_tail(OUT tail_id integer, OUT tail_hash varchar)
+    LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('billing_audit_log:append', 0));
+        SELECT id, entry_hash INTO tail_id, tail_hash FROM {TABLE} ORDER BY id DESC LIMIT 1;
+    END
+    $$
     """,
 )
 
@@ -154,6 +165,7 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS billing_audit_log_append_only ON {TABLE}")
         op.execute(f"DROP TRIGGER IF EXISTS billing_audit_log_no_truncate ON {TABLE}")
         op.execute("DROP FUNCTION IF EXISTS billing_audit_log_append_only()")
+        op.execute("DROP FUNCTION IF EXISTS billing_audit_log_lock_tail()")
     else:
         op.execute("DROP TRIGGER IF EXISTS billing_audit_log_no_update")
         op.execute("DROP TRIGGER IF EXISTS billing_audit_log_no_delete")
