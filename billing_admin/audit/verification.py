@@ -9,7 +9,7 @@ catches a trail cut short or rewritten from some entry on with every hash recomp
 
 The first broken entry stops the walk; every run is recorded (``billing_audit_verification``)
 so the audit page can say how far the chain was verified and when. 1,000,000 entries take
-seconds (docs/benchmarks.md).
+12–26 seconds (docs/benchmarks.md).
 """
 
 import contextlib
