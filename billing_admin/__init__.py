@@ -1,6 +1,5 @@
 """Billing Admin: the admin dashboard for an LLM chat platform's billing plans."""
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,9 @@ from billing_admin.formatting import register_template_helpers
 from billing_admin.health.views import bp as health_bp
 from billing_admin.i18n.locales import select_locale
 from billing_admin.i18n.views import bp as language_bp
+from billing_admin.logs import register_logging, register_request_ids
+from billing_admin.metrics import register_request_metrics
+from billing_admin.metrics.views import bp as metrics_bp
 from billing_admin.plans.views import bp as plans_bp
 from billing_admin.security.headers import register_security_headers
 from billing_admin.security.input import refuse_nul_characters
@@ -45,7 +47,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_config(app, test_config)
     register_logging(app)
     register_proxy_fix(app)
-    # Before every view, and before the CSRF check: refuse unstorable input, then the admin guard.
+    # Before every view, and before the CSRF check: the request's id and its metrics first (so
+    # whatever follows may fail and still be logged, shown and counted), then refuse unstorable
+    # input, then the admin guard.
+    register_request_ids(app)
+    register_request_metrics(app)
     app.before_request(refuse_nul_characters)
     app.before_request(require_admin)
     register_extensions(app)
@@ -54,11 +60,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_commands(app)
     return app
-
-
-def register_logging(app: Flask) -> None:
-    app.logger.setLevel(app.config["LOG_LEVEL"])
-    logging.getLogger("billing_admin").setLevel(app.config["LOG_LEVEL"])
 
 
 def register_proxy_fix(app: Flask) -> None:
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
         subscribers_bp,
         audit_bp,
         api_bp,
+        metrics_bp,
     ):
         app.register_blueprint(blueprint)
     register_template_helpers(app)

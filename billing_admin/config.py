@@ -8,8 +8,15 @@ Environment variables read here (all optional in development):
 - ``TRUSTED_PROXIES``: how many reverse proxies stand in front of the app (0 by default). With
   1 or more, Werkzeug's ProxyFix trusts that many X-Forwarded-For/-Proto/-Host/-Prefix hops.
 - ``LOG_LEVEL``: the app's log level (INFO by default).
+- ``LOG_FORMAT``: ``text`` (default, one readable line a record) or ``json`` (one JSON object a
+  line: timestamp, level, logger, request id, admin id, message).
+- ``METRICS_ALLOW``: comma-separated networks (``10.0.0.0/8``) or addresses that may read
+  ``/metrics``; loopback by default, empty for none.
+- ``METRICS_TOKEN``: a secret (24 characters or more) that lets a scraper from anywhere read
+  ``/metrics`` with ``Authorization: Bearer <token>``; unset by default.
 """
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -35,6 +42,9 @@ class DefaultConfig:
     PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
     TRUSTED_PROXIES = 0
     LOG_LEVEL = "INFO"
+    LOG_FORMAT = "text"
+    METRICS_ALLOW = "127.0.0.0/8,::1/128"
+    METRICS_TOKEN = None
 
 
 class ConfigError(RuntimeError):
@@ -69,9 +79,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         os.environ.get("DATABASE_URL")
         or f"sqlite:///{Path(app.instance_path) / 'billing_admin.sqlite3'}"
     )
-    for name in ("SECRET_KEY", "LOG_LEVEL"):
+    for name in ("SECRET_KEY", "LOG_LEVEL", "LOG_FORMAT", "METRICS_TOKEN"):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
+    if "METRICS_ALLOW" in os.environ:  # set but empty: no network, the token only
+        app.config["METRICS_ALLOW"] = os.environ["METRICS_ALLOW"]
     if os.environ.get("TRUSTED_PROXIES"):
         app.config["TRUSTED_PROXIES"] = _whole_number(
             "TRUSTED_PROXIES", os.environ["TRUSTED_PROXIES"]
@@ -86,6 +98,41 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SESSION_COOKIE_SECURE"] = is_production(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret_key(app)
+    app.config["METRICS_ALLOW"] = parse_networks("METRICS_ALLOW", app.config["METRICS_ALLOW"])
+    _check_choice("LOG_FORMAT", app.config["LOG_FORMAT"], ("text", "json"))
+    token = app.config.get("METRICS_TOKEN")
+    if token is not None and len(token) < METRICS_TOKEN_MIN:
+        raise ConfigError(
+            f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters, for example: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+
+
+METRICS_TOKEN_MIN = 24
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(name: str, value: str | tuple[Network, ...]) -> tuple[Network, ...]:
+    """``"10.0.0.0/8, 192.168.1.5"`` → networks (an address is a network of one); a tuple of
+    networks is kept. ConfigError names the first entry that is not a network."""
+    if isinstance(value, tuple):
+        return value
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{name}: {item!r} is not a network or address (e.g. 10.0.0.0/8 or 192.0.2.7)"
+            ) from None
+    return tuple(networks)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
 
 
 def _whole_number(name: str, value: str) -> int:

@@ -1,7 +1,9 @@
-"""Every route but sign-in, static files and /healthz refuses anonymous users and non-admins.
+"""Every route but sign-in, static files and /healthz refuses anonymous users and non-admins;
+/metrics answers only the monitoring networks or its token, and no one else, admins included.
 
 The routes come from the app's URL map, so a route added later is checked without anyone
-having to remember to add it here.
+having to remember to add it here. The walks run from an address outside METRICS_ALLOW, as
+someone on the internet would.
 """
 
 import re
@@ -10,11 +12,16 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from billing_admin.auth.guard import PUBLIC_ENDPOINTS, SIGNED_IN_ENDPOINTS
+from billing_admin.auth.guard import METRICS_ENDPOINTS, PUBLIC_ENDPOINTS, SIGNED_IN_ENDPOINTS
 from billing_admin.extensions import db
 from billing_admin.models import User
 
 CHECKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+OUTSIDE = "203.0.113.7"  # TEST-NET-3: not loopback, not in METRICS_ALLOW
+METRICS_REFUSAL = (
+    "Metrics are served only to the monitoring networks (METRICS_ALLOW) or with the metrics token."
+)
+METRICS_TOKEN = "m" * 32
 
 
 def guarded_routes(app: Flask) -> list[tuple[str, str, str]]:
@@ -38,11 +45,12 @@ def guarded_routes(app: Flask) -> list[tuple[str, str, str]]:
 def test_only_sign_in_static_and_healthz_are_public():
     assert frozenset({"auth.login", "static", "health.healthz"}) == PUBLIC_ENDPOINTS
     assert frozenset({"auth.logout"}) == SIGNED_IN_ENDPOINTS  # any signed-in user may sign out
+    assert frozenset({"metrics.scrape"}) == METRICS_ENDPOINTS  # the monitoring system's
 
 
 def test_there_are_guarded_routes_to_check(app):
     endpoints = {endpoint for endpoint, _, _ in guarded_routes(app)}
-    assert {"dashboard.home", "auth.logout", "api.whoami"} <= endpoints
+    assert {"dashboard.home", "auth.logout", "api.whoami", "metrics.scrape"} <= endpoints
     # Issue 12's routes: the move preview (GET and POST) and continuing a stopped move.
     assert {"plans.move_to_current_price", "plans.continue_move"} <= endpoints
 
@@ -56,10 +64,19 @@ def test_the_price_move_routes_are_walked_with_every_method(app):
     } <= walked
 
 
+def assert_metrics_refused(response, endpoint, method) -> None:
+    assert response.status_code == 403, (endpoint, method)
+    assert METRICS_REFUSAL in response.get_data(as_text=True), (endpoint, method)
+    assert "billing_admin_" not in response.get_data(as_text=True)
+
+
 def test_anonymous_requests_are_refused_everywhere(app, client):
+    client.environ_base["REMOTE_ADDR"] = OUTSIDE
     for endpoint, method, url in guarded_routes(app):
         response = client.open(url, method=method)
-        if url.startswith("/api/"):
+        if endpoint in METRICS_ENDPOINTS:
+            assert_metrics_refused(response, endpoint, method)
+        elif url.startswith("/api/"):
             assert response.status_code == 401, (endpoint, method)
             assert response.get_json() == {"detail": "Not authenticated"}
         else:
@@ -68,6 +85,7 @@ def test_anonymous_requests_are_refused_everywhere(app, client):
 
 
 def test_non_admins_are_refused_everywhere(app, client, admin, auth):
+    client.environ_base["REMOTE_ADDR"] = OUTSIDE
     auth.login()
     db.session.execute(sa.update(User).where(User.id == admin.id).values(role="user"))
     db.session.commit()
@@ -76,6 +94,84 @@ def test_non_admins_are_refused_everywhere(app, client, admin, auth):
             continue
         response = client.open(url, method=method)
         assert response.status_code == 403, (endpoint, method)
+
+
+def test_an_admin_session_does_not_open_metrics_from_outside(app, admin_client):
+    admin_client.environ_base["REMOTE_ADDR"] = OUTSIDE
+    assert admin_client.get("/admin/").status_code == 200
+    for endpoint, method, url in guarded_routes(app):
+        if endpoint in METRICS_ENDPOINTS:
+            assert_metrics_refused(admin_client.open(url, method=method), endpoint, method)
+
+
+def metrics_urls(app) -> list[str]:
+    return [
+        url
+        for endpoint, method, url in guarded_routes(app)
+        if endpoint in METRICS_ENDPOINTS and method == "GET"
+    ]
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"])
+def test_metrics_answer_loopback_by_default(app, client, address):
+    client.environ_base["REMOTE_ADDR"] = address
+    for url in metrics_urls(app):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "billing_admin_http_requests_total" in response.get_data(as_text=True)
+
+
+def test_metrics_answer_the_configured_networks_only(app_factory):
+    client = app_factory(METRICS_ALLOW="10.0.0.0/8, 192.0.2.7").test_client()
+    for address, status in [
+        ("10.1.2.3", 200),
+        ("192.0.2.7", 200),
+        ("192.0.2.8", 403),
+        ("127.0.0.1", 403),
+    ]:
+        client.environ_base["REMOTE_ADDR"] = address
+        assert client.get("/metrics").status_code == status, address
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (f"Bearer {METRICS_TOKEN}", 200),
+        (f"bearer   {METRICS_TOKEN}", 200),
+        (f"Bearer {METRICS_TOKEN}x", 403),
+        ("Bearer " + METRICS_TOKEN[:-1], 403),
+        (f"Basic {METRICS_TOKEN}", 403),
+        ("Bearer", 403),
+        (None, 403),
+    ],
+)
+def test_the_metrics_token_opens_metrics_from_anywhere(app_factory, authorization, status):
+    client = app_factory(METRICS_TOKEN=METRICS_TOKEN).test_client()
+    client.environ_base["REMOTE_ADDR"] = OUTSIDE
+    headers = {"Authorization": authorization} if authorization else {}
+    assert client.get("/metrics", headers=headers).status_code == status
+
+
+def test_no_token_is_accepted_when_none_is_configured(app, client):
+    client.environ_base["REMOTE_ADDR"] = OUTSIDE
+    assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 403
+
+
+def test_a_request_forwarded_by_an_untrusted_proxy_needs_the_token(app_factory):
+    """A proxy on loopback with TRUSTED_PROXIES=0: the peer is the proxy, not the client."""
+    client = app_factory(METRICS_TOKEN=METRICS_TOKEN).test_client()
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        assert client.get("/metrics", headers={header: "127.0.0.1"}).status_code == 403, header
+    response = client.get(
+        "/metrics", headers={"X-Forwarded-For": OUTSIDE, "Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    assert response.status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_client_address_decides(app_factory):
+    client = app_factory(TRUSTED_PROXIES=1).test_client()
+    assert client.get("/metrics", headers={"X-Forwarded-For": OUTSIDE}).status_code == 403
+    assert client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 200
 
 
 def test_a_user_demoted_while_signed_in_can_still_sign_out(client, admin, auth):

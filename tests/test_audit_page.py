@@ -2,6 +2,7 @@
 
 import re
 import time
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
@@ -82,3 +83,46 @@ def test_page_links_keep_the_filters_and_page_size(admin_client, entries):
 )
 def test_nonsense_paging_still_answers(admin_client, entries, query):
     assert admin_client.get(f"/admin/audit?{query}").status_code == 200
+
+
+def test_the_page_says_when_the_chain_was_never_verified(admin_client):
+    html = unescape(admin_client.get("/admin/audit").get_data(as_text=True))
+    assert "The chain of entries has not been verified yet: run flask audit verify." in html
+
+
+def test_the_page_shows_how_far_the_chain_was_verified_and_when(
+    admin_client, entries, runner, set_clock
+):
+    from billing_admin.audit.verification import latest_verification
+
+    assert runner.invoke(args=["audit", "verify"]).output == "ok, 25 entries\n"
+    verified_at = datetime.fromtimestamp(latest_verification().verified_at, UTC)
+    db.session.rollback()
+    html = unescape(admin_client.get("/admin/audit").get_data(as_text=True))
+    hour = verified_at.strftime("%I").lstrip("0")
+    english = f"Chain verified up to entry 25 at {verified_at:%b} {verified_at.day}, {verified_at.year}, {hour}:{verified_at:%M}\u202f{verified_at:%p} UTC."
+    assert english in html
+    russian = unescape(
+        admin_client.get("/admin/audit", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    )
+    assert f"Цепочка проверена до записи 25 включительно, {verified_at.day} " in russian
+    assert f"{verified_at.year}\u202fг., {verified_at:%H:%M} UTC." in russian
+
+
+def test_the_page_warns_when_the_last_verification_found_a_break(admin_client, entries, runner):
+    from billing_admin.models import AuditVerification
+
+    db.session.add(
+        AuditVerification(
+            entries=6, last_entry_id=6, last_entry_hash="0" * 64, broken_entry_id=7, problem="x"
+        )
+    )
+    db.session.commit()
+    html = unescape(admin_client.get("/admin/audit").get_data(as_text=True))
+    assert 'role="alert">The chain of entries was found broken at entry 7 at' in html
+    assert "Chain verified" not in html
+
+
+def test_each_entry_shows_its_number(admin_client, entries):
+    html = admin_client.get("/admin/audit?page_size=100").get_data(as_text=True)
+    assert re.findall(r"<tr>\s*<td>(\d+)</td>", html) == [str(n) for n in range(25, 0, -1)]

@@ -64,3 +64,47 @@ def test_development_keeps_a_generated_secret_key_readable_by_the_owner_only(
     assert len(first) == 64
     key_file = clean_env / "secret_key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "METRICS_ALLOW",
+            "10.0.0.0/8, 10.0.0.300",
+            "METRICS_ALLOW: '10.0.0.300' is not a network or address",
+        ),
+        ("METRICS_ALLOW", "localhost", "METRICS_ALLOW: 'localhost' is not a network or address"),
+        ("METRICS_TOKEN", "short", "METRICS_TOKEN must be at least 24 characters"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of text, json, not 'xml'"),
+    ],
+)
+def test_a_bad_setting_stops_the_start_with_one_line_saying_why(
+    clean_env, monkeypatch, name, value, message
+):
+    from billing_admin.config import ConfigError
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        create_app({"TESTING": True})
+
+
+def test_metrics_networks_from_the_environment(clean_env, monkeypatch):
+    import ipaddress
+
+    monkeypatch.setenv("METRICS_ALLOW", " 10.0.0.0/8 ,2001:db8::/32,192.0.2.7")
+    app = create_app({"TESTING": True})
+    assert app.config["METRICS_ALLOW"] == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("2001:db8::/32"),
+        ipaddress.ip_network("192.0.2.7/32"),
+    )
+    monkeypatch.setenv("METRICS_ALLOW", "")
+    assert create_app({"TESTING": True}).config["METRICS_ALLOW"] == ()
+
+
+def test_metrics_are_loopback_only_by_default(clean_env):
+    import ipaddress
+
+    networks = create_app({"TESTING": True}).config["METRICS_ALLOW"]
+    assert networks == (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))

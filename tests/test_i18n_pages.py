@@ -57,14 +57,28 @@ ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 
 # What a Russian page may show in Latin letters besides the data: the brand, the switcher's own
 # label of English, and abbreviations that Russian admins use as they are.
-ALLOWED_IN_RUSSIAN = ("Billing Admin", "English", "MRR", "CSV", "ID", "JSON", "UTC", "API", "URL")
+# Commands are typed as they are, in any language.
+ALLOWED_IN_RUSSIAN = (
+    "Billing Admin",
+    "English",
+    "MRR",
+    "CSV",
+    "ID",
+    "JSON",
+    "UTC",
+    "API",
+    "URL",
+    "flask audit verify",
+)
 # What an English page may show in Cyrillic besides the data: the switcher's label of Russian.
 ALLOWED_IN_ENGLISH = ("Русский",)
 
 # Endpoints the walk leaves out: files, and the health check (a load balancer's, not a page).
 NOT_WALKED = {"static", "health.healthz"}
 # Endpoints the walk reaches that answer with something other than a page.
-NOT_HTML = {"subscribers.export_csv": "text/csv"}
+NOT_HTML = {"subscribers.export_csv": "text/csv", "metrics.scrape": "text/plain"}
+# A request's id (error pages show it to quote): hex digits, not words.
+REQUEST_ID = re.compile(r"(?<!\w)[0-9a-f]{32}(?!\w)")
 
 # The plan made without a Russian name or description: its English ones are its only ones.
 LEGACY = "legacy_basic"
@@ -140,7 +154,7 @@ def as_ids(ids: set[str]) -> re.Pattern:
 
 def foreign_words(text: str, language: str, allowed: re.Pattern, ids: re.Pattern) -> list[str]:
     """The words of ``text`` in the other language, once the allowed strings are taken out."""
-    rest = allowed.sub(" ", ids.sub(" ", text))
+    rest = REQUEST_ID.sub(" ", allowed.sub(" ", ids.sub(" ", text)))
     return ENGLISH_WORD.findall(rest) if language == "ru" else CYRILLIC.findall(rest)
 
 

@@ -331,6 +331,7 @@ def test_0006_keeps_the_subscription_tables_constraints_and_indexes(empty_app):
     # One index more: a price's subscriptions in id order (the move walks it in batches).
     assert after == {**before, "ix_billing_subscription_price": ["price_id", "id"]}
     assert_subscription_constraints_hold(with_price=True)
+    upgrade()  # the revisions after 0006 (the audit chain's) before comparing with the models
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, db.metadata) == []
@@ -433,3 +434,93 @@ def test_0006_up_again_after_down(empty_app):
     assert counts_by_price() == real_counts_by_price()
     assert len(counts_by_price()) == 5
     assert_subscription_constraints_hold(with_price=True)
+
+
+def _migration(revision: str):
+    """A revision's module, found by its id (the lead re-chains down_revision when merging)."""
+    import importlib.util
+    from pathlib import Path
+
+    [path] = Path(__file__).resolve().parent.parent.glob(f"migrations/versions/{revision}_*.py")
+    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+AUDIT_CHAIN = _migration("0011")
+
+
+def _insert_old_audit_entries(connection, count: int) -> None:
+    connection.exec_driver_sql(
+        'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
+        "VALUES ('u', 'u@example.com', '', 'admin', 1, 't')"
+    )
+    connection.execute(
+        sa.text(
+            "INSERT INTO billing_audit_log (id, user_id, actor, action, entity_type, entity_id, "
+            "description, changes, audit_metadata, created_at) VALUES (:id, :user, 'u@example.com', "
+            "'plan_updated', 'plan', 'pro', :description, :changes, NULL, :created_at)"
+        ),
+        [
+            {
+                "id": n * 2,  # gaps, as a sequence leaves after rolled-back inserts
+                "user": "u" if n % 2 else None,
+                "description": None if n % 3 else "Cena \u20bd",
+                "changes": f'{{"price": {{"old": "{n}.00", "new": "{n + 1}.00"}}}}',
+                "created_at": 1_700_000_000 + n,
+            }
+            for n in range(1, count + 1)
+        ],
+    )
+
+
+def test_0011_chains_the_entries_already_there_and_makes_them_append_only(empty_app):
+    from billing_admin.audit.service import Actor, record_plan_change
+    from billing_admin.audit.verification import walk_chain
+    from billing_admin.models import AuditLog
+
+    upgrade(revision=AUDIT_CHAIN.down_revision)
+    with db.engine.begin() as connection:
+        _insert_old_audit_entries(connection, 12)
+    upgrade()
+    report = walk_chain(batch_size=5)
+    assert (report.ok, report.entries, report.last_entry_id) == (True, 12, 24)
+    # New entries continue the chain after the old ones.
+    record_plan_change("plan_updated", "pro", None, actor=Actor("x"))
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.max(AuditLog.id))) == 25
+    assert walk_chain().entries == 13
+    # The triggers are in place; the foreign key's SET NULL still works.
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM \"user\" WHERE id = 'u'")
+    for statement in ("DELETE FROM billing_audit_log", "UPDATE billing_audit_log SET actor = 'y'"):
+        try:
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql(statement)
+        except sa.exc.IntegrityError as error:
+            assert "append-only" in str(error.orig)
+        else:
+            raise AssertionError(f"{statement} was allowed")
+    assert walk_chain().ok
+
+
+def test_0011_downgrade_keeps_the_entries_and_lets_older_downgrades_delete_them(empty_app):
+    from billing_admin.audit.service import Actor, record_plan_change
+    from billing_admin.audit.verification import walk_chain
+
+    upgrade()
+    for n in range(3):
+        record_plan_change("plan_updated", f"p{n}", None, actor=Actor("x"))
+        db.session.commit()
+    db.session.remove()
+    downgrade(revision=AUDIT_CHAIN.down_revision)
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("billing_audit_log")}
+    assert {"prev_hash", "entry_hash"}.isdisjoint(columns)
+    assert "billing_audit_verification" not in table_names()
+    with db.engine.begin() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM billing_audit_log").scalar() == 3
+        connection.exec_driver_sql("UPDATE billing_audit_log SET actor = 'y' WHERE id = 1")
+        connection.exec_driver_sql("DELETE FROM billing_audit_log WHERE id = 1")
+    upgrade()  # and up again, chaining what is left
+    assert walk_chain().entries == 2

@@ -1,5 +1,16 @@
 """Writing the audit trail. Entries join the caller's transaction: a change and its entry
-are committed together or not at all."""
+are committed together or not at all.
+
+Every entry is written through ``record``. It only adds an ``AuditLog`` to the session: the
+hash chain is filled in at flush time by models/audit_chain.py, for any ``AuditLog`` added
+through any session, so a new kind of entry (a new action, a new entity type, a new writer)
+is chained with no work of its own. The database refuses to change or delete entries once
+written (models/audit.py).
+
+On PostgreSQL the first flush that holds an entry takes the append lock until commit: take the
+row locks a change needs (``SELECT ... FOR UPDATE``) before recording it, and commit soon after,
+so appenders never wait on each other's rows while holding it.
+"""
 
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +31,33 @@ class Actor:
         return cls(user.email, user.id)
 
 
+def record(
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    changes: dict[str, dict[str, Any]] | None,
+    *,
+    actor: Actor,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Add one entry to the session (written with the caller's commit). ``changes`` is
+    ``{field: {"old": ..., "new": ...}}`` with JSON values; raises ValueError at flush for a
+    value JSON cannot hold."""
+    entry = AuditLog(
+        user_id=actor.user_id,
+        actor=actor.name,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        description=description,
+        changes=changes,
+        audit_metadata=metadata,
+    )
+    db.session.add(entry)
+    return entry
+
+
 def record_plan_change(
     action: str,
     plan_id: str,
@@ -29,15 +67,12 @@ def record_plan_change(
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> AuditLog:
-    entry = AuditLog(
-        user_id=actor.user_id,
-        actor=actor.name,
-        action=action,
-        entity_type="plan",
-        entity_id=plan_id,
+    return record(
+        action,
+        "plan",
+        plan_id,
+        changes,
+        actor=actor,
         description=description,
-        changes=changes,
-        audit_metadata=metadata,
+        metadata=metadata,
     )
-    db.session.add(entry)
-    return entry

@@ -1,6 +1,7 @@
 from flask import Blueprint, render_template, request
 
 from billing_admin.audit.queries import AuditFilters, audit_actors, audit_page
+from billing_admin.audit.verification import latest_verification
 from billing_admin.models.audit import AUDIT_ACTIONS
 from billing_admin.pagination import PAGE_SIZE_CHOICES, normalise_paging
 
@@ -18,4 +19,5 @@ def index():
         actions=AUDIT_ACTIONS,
         actors=audit_actors(),
         page_sizes=PAGE_SIZE_CHOICES,
+        verification=latest_verification(),
     )

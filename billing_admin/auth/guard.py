@@ -6,6 +6,9 @@ later cannot forget its protection (tests/test_access_guard.py walks the URL map
 - Pages: anonymous → redirect to sign-in with ``next``; signed in but not admin → 403.
 - ``/api/``: read-only (other methods → 405); a Bearer token or an admin's session; else a JSON
   401 with ``WWW-Authenticate: Bearer``, or 403.
+- ``/metrics`` (METRICS_ENDPOINTS): for the monitoring system, not for people: allowed from the
+  networks in ``METRICS_ALLOW`` or with ``METRICS_TOKEN`` (metrics_access.py), else 403 for
+  everyone, admins included.
 """
 
 from flask import g, redirect, request, url_for
@@ -14,9 +17,12 @@ from flask_login import current_user
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, MethodNotAllowed, Unauthorized
 
+from billing_admin.auth.metrics_access import metrics_access
 from billing_admin.auth.tokens import NOT_AUTHENTICATED, check_bearer
 
 PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "health.healthz"})
+# Neither public nor for admins: the monitoring system's, by network or token.
+METRICS_ENDPOINTS = frozenset({"metrics.scrape"})
 # Open to anyone signed in, admin or not: a user demoted while signed in can still sign out.
 SIGNED_IN_ENDPOINTS = frozenset({"auth.logout"})
 API_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -27,6 +33,8 @@ def is_api_request() -> bool:
 
 
 def require_admin():
+    if request.endpoint in METRICS_ENDPOINTS:
+        return _require_metrics_access()
     if is_api_request():
         return _require_api_admin()
     if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
@@ -58,6 +66,18 @@ def _require_api_admin():
     if not current_user.is_admin:
         raise Forbidden("An admin account is needed.")
     g.api_user = current_user
+    return None
+
+
+def _require_metrics_access():
+    access = metrics_access()
+    if not access.allowed:
+        raise Forbidden(
+            gettext(
+                "Metrics are served only to the monitoring networks (METRICS_ALLOW) or with "
+                "the metrics token."
+            )
+        )
     return None
 
 

@@ -5,6 +5,7 @@ from flask_login import current_user
 from billing_admin.auth.forms import LoginForm
 from billing_admin.auth.redirects import safe_next
 from billing_admin.auth.service import authenticate, end_session, start_session
+from billing_admin.metrics.instruments import count_sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -21,6 +22,7 @@ def login():
     error = None
     if form.validate_on_submit():
         outcome = authenticate(form.email.data, form.password.data, remote_addr=request.remote_addr)
+        count_sign_in(succeeded=outcome.user is not None, locked_out=outcome.locked_seconds > 0)
         if outcome.user is not None:
             start_session(outcome.user)
             return redirect(_after_sign_in())

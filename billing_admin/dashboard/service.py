@@ -61,14 +61,21 @@ class Overview:
         return Decimal(self.canceled_in_window) / Decimal(self.active_at_window_start)
 
 
+def mrr_by_currency(summaries: list[PlanSummary] | None = None) -> dict[str, Decimal]:
+    """MRR summed per currency over the plans (``plan_summaries()`` unless given), currencies
+    in alphabetical order; never added across currencies. The dashboard and the metrics."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for summary in plan_summaries() if summaries is None else summaries:
+        for currency, amount in summary.mrr.items():
+            totals[currency] += amount
+    return dict(sorted(totals.items()))
+
+
 def overview() -> Overview:
     now = now_epoch()
     window_start = now - WINDOW_DAYS * DAY
     summaries = plan_summaries()
-    mrr_by_currency: dict[str, Decimal] = defaultdict(Decimal)
-    for summary in summaries:
-        for currency, amount in summary.mrr.items():
-            mrr_by_currency[currency] += amount
+    mrr_per_currency = mrr_by_currency(summaries)
     total = sum(summary.subscriptions for summary in summaries)
     new_in_window = _count(Subscription.created_at >= window_start)
     canceled_in_window = _count(Subscription.canceled_at >= window_start)
@@ -77,7 +84,7 @@ def overview() -> Overview:
         now=now,
         window_start=window_start,
         active_subscribers=sum(_active(s) for s in summaries),
-        mrr_by_currency=dict(sorted(mrr_by_currency.items())),
+        mrr_by_currency=mrr_per_currency,
         new_in_window=new_in_window,
         canceled_in_window=canceled_in_window,
         active_at_window_start=total - new_in_window - canceled_before,
@@ -86,8 +93,8 @@ def overview() -> Overview:
                 summary,
                 _active(summary),
                 {
-                    currency: amount / mrr_by_currency[currency]
-                    if mrr_by_currency[currency]
+                    currency: amount / mrr_per_currency[currency]
+                    if mrr_per_currency[currency]
                     else None
                     for currency, amount in summary.mrr.items()
                 },

@@ -16,6 +16,7 @@ from werkzeug.exceptions import (
 from billing_admin.auth.guard import is_api_request
 from billing_admin.extensions import db, login_manager
 from billing_admin.i18n import N_
+from billing_admin.metrics.instruments import count_database_error
 
 CSRF_EXPIRED = N_(
     "This form has expired or was not sent from this site. Reload the page and try again."
@@ -118,6 +119,7 @@ def render_database_unavailable(error: DBAPIError):
     the next request works without a restart. Other database errors are bugs: a 500."""
     if not isinstance(error, OperationalError | InterfaceError):
         return render_internal_error(InternalServerError(original_exception=error))
+    count_database_error("unavailable")
     current_app.logger.error(
         "database unavailable on %s %s: %s", request.method, request.path, error.orig or error
     )
@@ -152,6 +154,7 @@ def _forget_user() -> None:
 def render_internal_error(error: InternalServerError):
     original = getattr(error, "original_exception", None)
     if isinstance(original, DBAPIError) and not isinstance(original, InternalServerError):
+        count_database_error("error")
         _forget_user()
         current_app.logger.error(
             "database error on %s %s", request.method, request.path, exc_info=original

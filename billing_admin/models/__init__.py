@@ -1,7 +1,10 @@
-"""Typed SQLAlchemy 2 models. Importing this package registers every table on ``db.metadata``."""
+"""Typed SQLAlchemy 2 models. Importing this package registers every table on ``db.metadata``
+and the audit trail's hash chain on every session (audit_chain.py)."""
 
+from billing_admin.models import audit_chain  # noqa: F401  (chains every new audit entry)
 from billing_admin.models.api_token import ApiToken
 from billing_admin.models.audit import AuditLog
+from billing_admin.models.audit_verification import AuditVerification
 from billing_admin.models.plan import Plan
 from billing_admin.models.price import Price
 from billing_admin.models.price_move import PriceMove
@@ -14,6 +17,7 @@ __all__ = [
     "SUBSCRIPTION_STATUSES",
     "ApiToken",
     "AuditLog",
+    "AuditVerification",
     "Plan",
     "PlanSubscriptionCount",
     "Price",
