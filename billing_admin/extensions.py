@@ -1,6 +1,8 @@
 """The bare extension objects. Every module imports them from here, never from the app package."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,3 +30,6 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
+# Per-client limits (sign-in steps only, auth/throttle.py); storage from RATELIMIT_STORAGE_URI:
+# memory:// in one process, Redis across workers and machines.
+limiter = Limiter(key_func=get_remote_address)

@@ -1,5 +1,6 @@
 """Small builders for test data."""
 
+import os
 import re
 import uuid
 
@@ -11,6 +12,11 @@ from billing_admin.extensions import db
 from billing_admin.models import AuditLog, Plan, Subscription, User
 
 
+# The real Redis the per-client sign-in limits use in production (Flask-Limiter); every app a
+# test makes counts under its own key prefix, so parallel runs and tests never share counts.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
 def make_app(database_url: str, **config) -> Flask:
     return create_app(
         {
@@ -19,6 +25,8 @@ def make_app(database_url: str, **config) -> Flask:
             "SQLALCHEMY_DATABASE_URI": database_url,
             # Real Argon2id, at its cheapest cost: these tests are about behaviour, not cost.
             "PASSWORD_HASH_PROFILE": "CHEAPEST",
+            "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
+            "RATELIMIT_KEY_PREFIX": f"billing-admin-test-{uuid.uuid4().hex}",
             **config,
         }
     )
@@ -58,15 +66,21 @@ ADMIN_PASSWORD = "correct horse battery"
 
 
 def add_user(email: str, password: str | None = None, role: str = "user") -> User:
+    """A user; ``role="admin"`` an admin of the platform and the dashboard, ``"viewer"`` a
+    platform user with a viewer account."""
     from billing_admin.auth.passwords import hash_password
+    from billing_admin.models import AdminAccount
 
     user = User(
         email=email,
         name=email.split("@")[0],
-        role=role,
+        role="admin" if role == "admin" else "user",
         password_hash=hash_password(password) if password else None,
     )
     db.session.add(user)
+    db.session.flush()
+    if role in ("admin", "viewer"):
+        db.session.add(AdminAccount(user_id=user.id, role=role))
     db.session.commit()
     return user
 

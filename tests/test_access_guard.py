@@ -28,8 +28,19 @@ def guarded_routes(app: Flask) -> list[tuple[str, str, str]]:
     return routes
 
 
-def test_only_sign_in_static_and_healthz_are_public():
-    assert frozenset({"auth.login", "static", "health.healthz"}) == PUBLIC_ENDPOINTS
+def test_only_sign_in_its_steps_set_password_links_static_and_healthz_are_public():
+    assert PUBLIC_ENDPOINTS == frozenset(
+        {
+            "auth.login",
+            "static",
+            "health.healthz",
+            # Each requires this browser's pending sign-in at that step, or a link's token.
+            "auth.second_factor",
+            "auth.new_password",
+            "auth.enrol",
+            "accounts.set_password",
+        }
+    )
     assert frozenset({"auth.logout"}) == SIGNED_IN_ENDPOINTS  # any signed-in user may sign out
 
 

@@ -10,7 +10,7 @@ from billing_admin.config import MissingSecretKey, normalise_database_url
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    for name in ("DATABASE_URL", "SECRET_KEY", "FLASK_DEBUG"):
+    for name in ("DATABASE_URL", "SECRET_KEY", "FLASK_DEBUG", "TRUSTED_HOSTS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     return tmp_path / "instance"
@@ -25,6 +25,7 @@ def test_the_default_database_is_sqlite_in_the_instance_folder(clean_env):
 def test_the_environment_overrides_the_defaults(clean_env, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/from-env.sqlite3")
     monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.setenv("TRUSTED_HOSTS", "admin.example.com")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:////tmp/from-env.sqlite3"
     assert app.config["SECRET_KEY"] == "from-env"

@@ -121,7 +121,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, admin, auth):
 
 
 def test_production_sends_hsts_and_secure_cookies(app, app_factory):
-    prod = app_factory(TESTING=False)
+    prod = app_factory(TESTING=False, TRUSTED_HOSTS=["localhost"])
     client = prod.test_client()
     response = client.get("/login")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"

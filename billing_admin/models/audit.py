@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
 
-AUDIT_ACTIONS = (
+PLAN_ACTIONS = (
     "plan_created",
     "plan_updated",
     "plan_deleted",
@@ -14,6 +14,27 @@ AUDIT_ACTIONS = (
     "plan_deactivated",
     "plan_duplicated",
 )
+# Security events (entity_type "account", "api_token" or "sign_in"; docs/security.md).
+SECURITY_ACTIONS = (
+    "sign_in_succeeded",
+    "sign_in_failed",
+    "sign_in_throttled",
+    "signed_out",
+    "sessions_ended",
+    "password_changed",
+    "second_factor_enrolled",
+    "second_factor_reset",
+    "recovery_code_used",
+    "account_created",
+    "account_changed",
+    "account_disabled",
+    "account_enabled",
+    "token_created",
+    "token_revoked",
+    "revoked_token_used",
+    "access_denied",
+)
+AUDIT_ACTIONS = PLAN_ACTIONS + SECURITY_ACTIONS
 
 
 class AuditLog(db.Model):

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext, lazy_pgettext, ngettext
 
+from billing_admin.audit.labels import SECURITY_ACTION_LABELS
 from billing_admin.formatting import audit_value, grouped
 
 # A plan's stored fields, as the audit log and the stale-edit comparison name them.
@@ -61,6 +62,7 @@ AUDIT_ACTION_LABELS = {
     "plan_activated": lazy_gettext("activated"),
     "plan_deactivated": lazy_gettext("deactivated"),
     "plan_duplicated": lazy_gettext("duplicated"),
+    **SECURITY_ACTION_LABELS,
 }
 
 
