@@ -63,6 +63,16 @@ def snapshot() -> dict[str, list[tuple]]:
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
+VIEWER_EMAIL = "viewer@example.com"
+VIEWER_PASSWORD = "quiet violet lantern"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def totp_code(at: int, secret: str = TOTP_SECRET) -> str:
+    """The authenticator app's code at Unix time ``at``."""
+    import pyotp
+
+    return pyotp.TOTP(secret).at(at)
 
 
 def add_user(email: str, password: str | None = None, role: str = "user") -> User:
@@ -112,6 +122,12 @@ class AuthActions:
 
     def logout(self):
         return self.client.post("/logout", data={"csrf_token": self.csrf_token("/admin/")})
+
+    def code(self, code: str):
+        """The second step of a sign-in: a TOTP or recovery code."""
+        return self.client.post(
+            "/login/code", data={"code": code, "csrf_token": self.csrf_token("/login/code")}
+        )
 
 
 def plan_form(**overrides) -> dict[str, str]:

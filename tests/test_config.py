@@ -65,3 +65,43 @@ def test_development_keeps_a_generated_secret_key_readable_by_the_owner_only(
     assert len(first) == 64
     key_file = clean_env / "secret_key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_the_instance_folder_and_the_database_files_are_private(clean_env, monkeypatch):
+    """Finding 8: before issue 15 the SQLite file (password and token hashes) was 0644."""
+    import sqlalchemy as sa
+
+    from billing_admin.extensions import db
+
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app()
+    with app.app_context():
+        db.session.execute(sa.text("CREATE TABLE t (x)"))
+        db.session.commit()
+        db.session.execute(sa.text("SELECT * FROM t")).all()
+        # While a connection is open, SQLite's write-ahead log and shared memory files exist.
+        for name in ("billing_admin.sqlite3", "billing_admin.sqlite3-wal", "billing_admin.sqlite3-shm"):
+            path = clean_env / name
+            assert path.exists(), name
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+        db.session.rollback()
+        db.engine.dispose()
+    assert stat.S_IMODE(clean_env.stat().st_mode) == 0o700
+
+
+def test_an_existing_world_readable_database_is_narrowed(clean_env, monkeypatch):
+    import sqlalchemy as sa
+
+    from billing_admin.extensions import db
+
+    clean_env.mkdir(mode=0o755)
+    database = clean_env / "billing_admin.sqlite3"
+    database.touch(mode=0o644)
+    database.chmod(0o644)
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app()
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1"))
+        db.engine.dispose()
+    assert stat.S_IMODE(clean_env.stat().st_mode) == 0o700
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600

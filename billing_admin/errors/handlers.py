@@ -9,6 +9,7 @@ from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
     InternalServerError,
+    SecurityError,
     ServiceUnavailable,
     default_exceptions,
 )
@@ -108,6 +109,14 @@ def render_error(error: HTTPException):
     return body, error.code, headers
 
 
+def render_untrusted_host(error: SecurityError):
+    """A Host header not in TRUSTED_HOSTS. No URL can be built for such a request (nor should
+    one be: it would carry the host), so a plain text answer, the same in every language."""
+    return "400 Bad Request: this host name is not served here.\n", 400, {
+        "Content-Type": "text/plain; charset=utf-8"
+    }
+
+
 def render_csrf_error(error: CSRFError):
     return render_error(BadRequest(gettext(CSRF_EXPIRED)))
 
@@ -166,4 +175,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DBAPIError, render_database_unavailable)
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(CSRFError, render_csrf_error)
+    app.register_error_handler(SecurityError, render_untrusted_host)
     app.register_error_handler(InternalServerError, render_internal_error)
