@@ -1,9 +1,11 @@
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-ROLE_CHOICES = [("admin", lazy_gettext("Admin")), ("viewer", lazy_gettext("Viewer"))]
+ROLE_LABELS = {"admin": lazy_gettext("Admin"), "viewer": lazy_gettext("Viewer")}
+ROLE_CHOICES = list(ROLE_LABELS.items())  # (value, label), for the role selects of the list
 
 
 class NewAccountForm(FlaskForm):
@@ -15,7 +17,7 @@ class NewAccountForm(FlaskForm):
     )
     role = SelectField(
         lazy_gettext("Role"),
-        choices=ROLE_CHOICES,
+        choices=[SelectChoice(value, label) for value, label in ROLE_LABELS.items()],
         default="viewer",
         description=lazy_gettext(
             "Admins may change everything; viewers may read every page and export, nothing more."
