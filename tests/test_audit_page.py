@@ -33,10 +33,12 @@ def shown(html: str) -> list[int]:
 def test_newest_first_with_page_links(admin_client, entries):
     html = unescape(admin_client.get("/admin/audit").get_data(as_text=True))
     assert shown(html) == list(range(24, 4, -1))
-    assert "Showing 1–20 of 25" in html
+    # 25 plan changes and the admin's own sign-in (a security event, the oldest).
+    assert "Showing 1–20 of 26" in html
     second = unescape(admin_client.get("/admin/audit?page=2").get_data(as_text=True))
     assert shown(second) == [4, 3, 2, 1, 0]
-    assert "Showing 21–25 of 25" in second
+    assert "Showing 21–26 of 26" in second
+    assert "signed in" in second
 
 
 @pytest.mark.parametrize(
@@ -47,6 +49,9 @@ def test_newest_first_with_page_links(admin_client, entries):
         ("admin=admin@example.com", [n for n in range(24, -1, -1) if n % 3 == 0]),
         ("action=plan_updated&plan=p1", [21, 11, 1]),
         ("action=nonsense", list(range(24, -1, -1))),  # an unknown action is ignored
+        ("kind=plans", list(range(24, -1, -1))),
+        ("kind=security", []),
+        ("kind=nonsense", list(range(24, -1, -1))),
     ],
 )
 def test_filters(admin_client, entries, query, expected):
@@ -82,3 +87,19 @@ def test_page_links_keep_the_filters_and_page_size(admin_client, entries):
 )
 def test_nonsense_paging_still_answers(admin_client, entries, query):
     assert admin_client.get(f"/admin/audit?{query}").status_code == 200
+
+
+def test_security_events_are_shown_and_filtered(app, admin_client, entries, client):
+    from tests.helpers import AuthActions
+
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    AuthActions(other).login("Intruder<b>@example.com", "wrong password!")
+    html = admin_client.get("/admin/audit?kind=security").get_data(as_text=True)
+    assert "sign-in failed" in html and "signed in" in html
+    assert "wrong email or password" in html
+    assert "198.51.100.9" in html
+    assert "intruder&lt;b&gt;@example.com" in html  # the typed email, escaped
+    assert "<ins>new" not in html
+    only = admin_client.get("/admin/audit?action=sign_in_failed").get_data(as_text=True)
+    assert "signed in<" not in only

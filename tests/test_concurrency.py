@@ -109,7 +109,7 @@ def plan_ids() -> list[str]:
 
 def audit(action: str | None = None) -> list[AuditLog]:
     db.session.rollback()
-    query = sa.select(AuditLog).order_by(AuditLog.id)
+    query = sa.select(AuditLog).where(AuditLog.entity_type == "plan").order_by(AuditLog.id)
     if action:
         query = query.where(AuditLog.action == action)
     entries = list(db.session.scalars(query))

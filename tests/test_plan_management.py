@@ -51,7 +51,11 @@ def fresh(plan_id="pro") -> Plan | None:
 
 def audit(action=None) -> list[AuditLog]:
     db.session.rollback()
-    query = sa.select(AuditLog).order_by(AuditLog.created_at, AuditLog.id)
+    query = (
+        sa.select(AuditLog)
+        .where(AuditLog.entity_type == "plan")
+        .order_by(AuditLog.created_at, AuditLog.id)
+    )
     if action:
         query = query.where(AuditLog.action == action)
     return list(db.session.scalars(query))
