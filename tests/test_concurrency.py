@@ -46,6 +46,7 @@ def seed_process(database_url: str, *flags: str) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
+        "TRUSTED_HOSTS": "localhost",
         "FLASK_APP": "wsgi",
     }
     return subprocess.Popen(

@@ -463,7 +463,7 @@ def test_duplicating_a_plan_at_the_last_display_order_keeps_it_there(admin_clien
 
 def test_a_page_past_the_end_says_so(admin_client):
     add_plan("pro")
-    post_action(admin_client, "/admin/plans/pro/deactivate")  # one audit entry
-    html = text_of(admin_client.get("/admin/audit?page=50"))
+    post_action(admin_client, "/admin/plans/pro/deactivate")  # one plan change
+    html = text_of(admin_client.get("/admin/audit?page=50&kind=plans"))
     assert "Page 50 is past the last page (1) of 1" in html
     assert "Showing" not in html
