@@ -11,7 +11,6 @@ from billing_admin import create_app
 from billing_admin.extensions import db
 from billing_admin.models import AuditLog, Plan, Subscription, User
 
-
 # The real Redis the per-client sign-in limits use in production (Flask-Limiter); every app a
 # test makes counts under its own key prefix, so parallel runs and tests never share counts.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

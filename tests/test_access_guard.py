@@ -29,17 +29,20 @@ def guarded_routes(app: Flask) -> list[tuple[str, str, str]]:
 
 
 def test_only_sign_in_its_steps_set_password_links_static_and_healthz_are_public():
-    assert PUBLIC_ENDPOINTS == frozenset(
-        {
-            "auth.login",
-            "static",
-            "health.healthz",
-            # Each requires this browser's pending sign-in at that step, or a link's token.
-            "auth.second_factor",
-            "auth.new_password",
-            "auth.enrol",
-            "accounts.set_password",
-        }
+    assert (
+        frozenset(
+            {
+                "auth.login",
+                "static",
+                "health.healthz",
+                # Each requires this browser's pending sign-in at that step, or a link's token.
+                "auth.second_factor",
+                "auth.new_password",
+                "auth.enrol",
+                "accounts.set_password",
+            }
+        )
+        == PUBLIC_ENDPOINTS
     )
     assert frozenset({"auth.logout"}) == SIGNED_IN_ENDPOINTS  # any signed-in user may sign out
 
@@ -181,16 +184,29 @@ def test_viewers_read_every_page_and_the_api(app, viewer_client):
     for endpoint, method, url in guarded_routes(app):
         if method != "GET" or route_access(endpoint) == ADMIN_ONLY:
             continue
-        if endpoint in ("plans.detail", "plans.edit", "plans.delete", "subscribers.index",
-                        "subscribers.export_csv", "api.get_plan", "api.plan_subscribers"):
+        if endpoint in (
+            "plans.detail",
+            "plans.edit",
+            "plans.delete",
+            "subscribers.index",
+            "subscribers.export_csv",
+            "api.get_plan",
+            "api.plan_subscribers",
+        ):
             continue  # need a real plan: below
         response = viewer_client.get(url)
         assert response.status_code in (200, 302), (endpoint, response.status_code)
     from tests.helpers import add_plan
 
     add_plan("pro")
-    for url in ("/admin/plans/pro", "/admin/plans/pro/subscribers", "/admin/plans/pro/subscribers.csv",
-                "/api/v1/admin/billing/plans/pro/subscribers", "/api/v1/whoami", "/admin/audit"):
+    for url in (
+        "/admin/plans/pro",
+        "/admin/plans/pro/subscribers",
+        "/admin/plans/pro/subscribers.csv",
+        "/api/v1/admin/billing/plans/pro/subscribers",
+        "/api/v1/whoami",
+        "/admin/audit",
+    ):
         assert viewer_client.get(url, buffered=True).status_code == 200, url
     assert viewer_client.get("/api/v1/whoami").get_json()["role"] == "user"
 

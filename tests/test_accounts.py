@@ -24,7 +24,10 @@ def add_account_through_the_page(client, email: str, role: str) -> str:
     """Adds an account on /admin/accounts; returns the path of its set-password link."""
     response = post(client, "/admin/accounts", {"email": email, "name": "", "role": role})
     assert response.status_code == 200, response.get_data(as_text=True)
-    link = re.search(r'class="password-link">http://localhost(/set-password/[^<]+)<', response.get_data(as_text=True))
+    link = re.search(
+        r'class="password-link">http://localhost(/set-password/[^<]+)<',
+        response.get_data(as_text=True),
+    )
     assert link, response.get_data(as_text=True)
     return link.group(1)
 
@@ -62,7 +65,11 @@ def test_adding_an_account_shows_a_one_time_link_that_sets_the_password(app, adm
     assert "new.person@example.com" in page
     response = newcomer.post(
         link,
-        data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": csrf_token_from(page)},
+        data={
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "csrf_token": csrf_token_from(page),
+        },
     )
     assert response.status_code == 303 and response.headers["Location"] == "/login"
     assert newcomer.get(link).status_code == 404  # used up
@@ -77,7 +84,9 @@ def test_a_link_expires_after_24_hours(app, client, admin, auth, set_clock):
     set_clock(START + 24 * 3600 + 1)
     response = fresh_client(app).get(link)
     assert response.status_code == 404
-    assert "This link is not valid: it has been used or has expired." in response.get_data(as_text=True)
+    assert "This link is not valid: it has been used or has expired." in response.get_data(
+        as_text=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -99,19 +108,28 @@ def test_bad_new_accounts_are_refused_by_the_field(admin_client, form, message):
 def test_change_role_disable_enable_sign_out_everywhere(app, admin_client, viewer):
     viewers_browser = fresh_client(app)
     AuthActions(viewers_browser).login(viewer.email, "quiet violet lantern")
-    assert post(admin_client, f"/admin/accounts/{viewer.id}/role", {"role": "admin"}).status_code == 303
+    assert (
+        post(admin_client, f"/admin/accounts/{viewer.id}/role", {"role": "admin"}).status_code
+        == 303
+    )
     user, account = account_of(viewer.email)
     assert (user.role, account.role) == ("admin", "admin")
     post(admin_client, f"/admin/accounts/{viewer.id}/disable")
     assert viewers_browser.get("/admin/").status_code == 302  # signed out at once
-    assert AuthActions(viewers_browser).login(viewer.email, "quiet violet lantern").status_code == 200
+    assert (
+        AuthActions(viewers_browser).login(viewer.email, "quiet violet lantern").status_code == 200
+    )
     post(admin_client, f"/admin/accounts/{viewer.id}/enable")
-    assert AuthActions(viewers_browser).login(viewer.email, "quiet violet lantern").status_code == 302
+    assert (
+        AuthActions(viewers_browser).login(viewer.email, "quiet violet lantern").status_code == 302
+    )
     post(admin_client, f"/admin/accounts/{viewer.id}/sign-out")
     assert viewers_browser.get("/admin/").status_code == 302
     db.session.rollback()
     actions = db.session.scalars(
-        sa.select(AuditLog.action).where(AuditLog.entity_id == viewer.id, AuditLog.actor == ADMIN_EMAIL)
+        sa.select(AuditLog.action).where(
+            AuditLog.entity_id == viewer.id, AuditLog.actor == ADMIN_EMAIL
+        )
     ).all()
     assert actions == ["account_changed", "account_disabled", "account_enabled", "sessions_ended"]
 
@@ -124,7 +142,9 @@ def test_change_role_disable_enable_sign_out_everywhere(app, admin_client, viewe
     ],
 )
 def test_an_admin_cannot_demote_or_disable_themselves(admin_client, admin, action, data, message):
-    response = post(admin_client, f"/admin/accounts/{admin.id}/{action}", data, follow_redirects=True)
+    response = post(
+        admin_client, f"/admin/accounts/{admin.id}/{action}", data, follow_redirects=True
+    )
     assert message in response.get_data(as_text=True)
     assert account_of(ADMIN_EMAIL)[0].is_admin
 
@@ -145,7 +165,9 @@ def test_the_last_admin_cannot_be_demoted_or_disabled(app, admin_client, admin):
 
 def test_a_new_password_link_for_an_existing_account(app, admin_client, viewer):
     response = post(admin_client, f"/admin/accounts/{viewer.id}/password-link")
-    link = re.search(r"http://localhost(/set-password/[^<]+)<", response.get_data(as_text=True)).group(1)
+    link = re.search(
+        r"http://localhost(/set-password/[^<]+)<", response.get_data(as_text=True)
+    ).group(1)
     assert fresh_client(app).get(link).status_code == 200
 
 
@@ -159,12 +181,20 @@ def test_the_bootstrap_admin_sets_its_own_password_at_first_sign_in(app, runner)
     page = browser.get("/login/new-password").get_data(as_text=True)
     weak = browser.post(
         "/login/new-password",
-        data={"password": "aaaaaaaaaaaa", "confirm": "aaaaaaaaaaaa", "csrf_token": csrf_token_from(page)},
+        data={
+            "password": "aaaaaaaaaaaa",
+            "confirm": "aaaaaaaaaaaa",
+            "csrf_token": csrf_token_from(page),
+        },
     )
     assert "too easy to guess" in weak.get_data(as_text=True)
     response = browser.post(
         "/login/new-password",
-        data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": csrf_token_from(page)},
+        data={
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "csrf_token": csrf_token_from(page),
+        },
     )
     assert response.headers["Location"] == "/admin/"
     assert browser.get("/admin/").status_code == 200
@@ -177,7 +207,14 @@ def test_the_bootstrap_admin_sets_its_own_password_at_first_sign_in(app, runner)
 def test_create_admin_with_a_role_and_list_accounts(runner, set_clock):
     set_clock(START)
     result = runner.invoke(
-        args=["create-admin", "--email", "reader@example.com", "--role", "viewer", "--password-stdin"],
+        args=[
+            "create-admin",
+            "--email",
+            "reader@example.com",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
         input=NEW_PASSWORD,
     )
     assert (result.exit_code, result.output) == (0, "created viewer reader@example.com\n")

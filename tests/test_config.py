@@ -80,7 +80,11 @@ def test_the_instance_folder_and_the_database_files_are_private(clean_env, monke
         db.session.commit()
         db.session.execute(sa.text("SELECT * FROM t")).all()
         # While a connection is open, SQLite's write-ahead log and shared memory files exist.
-        for name in ("billing_admin.sqlite3", "billing_admin.sqlite3-wal", "billing_admin.sqlite3-shm"):
+        for name in (
+            "billing_admin.sqlite3",
+            "billing_admin.sqlite3-wal",
+            "billing_admin.sqlite3-shm",
+        ):
             path = clean_env / name
             assert path.exists(), name
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, name

@@ -49,7 +49,18 @@ ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 
 # What a Russian page may show in Latin letters besides the data: the brand, the switcher's own
 # label of English, and abbreviations that Russian admins use as they are.
-ALLOWED_IN_RUSSIAN = ("Billing Admin", "English", "MRR", "CSV", "ID", "JSON", "UTC", "API", "URL", "QR")
+ALLOWED_IN_RUSSIAN = (
+    "Billing Admin",
+    "English",
+    "MRR",
+    "CSV",
+    "ID",
+    "JSON",
+    "UTC",
+    "API",
+    "URL",
+    "QR",
+)
 # Names of authenticator apps, as their makers write them in every language.
 ALLOWED_IN_RUSSIAN += ("Google Authenticator", "Microsoft Authenticator", "1Password", "FreeOTP")
 # A second-factor key or recovery codes (base32 groups) are data, whatever the language.
@@ -543,15 +554,29 @@ def render_states(site: Site, pages: Pages, monkeypatch) -> None:
     taken = {"email": ADMIN_EMAIL, "name": "", "role": "viewer"}
     pages.add("add an account, taken", site.post("/admin/accounts", taken), 422)
     link_page = site.post("/admin/accounts", {"email": "newcomer@example.com", "role": "viewer"})
-    pages.add("the set-password link", link_page, shows=Shows(literal=(re.search(
-        r'class="password-link">([^<]+)<', link_page.get_data(as_text=True)).group(1),)))
-    link = re.search(r"http://localhost(/set-password/[^<]+)<", link_page.get_data(as_text=True)).group(1)
+    pages.add(
+        "the set-password link",
+        link_page,
+        shows=Shows(
+            literal=(
+                re.search(
+                    r'class="password-link">([^<]+)<', link_page.get_data(as_text=True)
+                ).group(1),
+            )
+        ),
+    )
+    link = re.search(
+        r"http://localhost(/set-password/[^<]+)<", link_page.get_data(as_text=True)
+    ).group(1)
     newcomer = site.app.test_client()
     newcomer.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
     form = newcomer.get(link)
     pages.add("set-password page", form)
-    bad = {"password": "123456789012", "confirm": "123456789012",
-           "csrf_token": csrf_token_from(form.get_data(as_text=True))}
+    bad = {
+        "password": "123456789012",
+        "confirm": "123456789012",
+        "csrf_token": csrf_token_from(form.get_data(as_text=True)),
+    }
     pages.add("set-password, weak", newcomer.post(link, data=bad))
     pages.add("set-password, bad link", newcomer.get("/set-password/nope"), 404)
     weak = {"current": ADMIN_PASSWORD, "password": "            ", "confirm": "x"}
@@ -613,7 +638,10 @@ def render_states(site: Site, pages: Pages, monkeypatch) -> None:
     steps.login("second-factor@example.com")
     weak = {"password": "aaaaaaaaaaaa", "confirm": "aaaaaaaaaaab"}
     token = csrf_token_from(stepper.get("/login/new-password").get_data(as_text=True))
-    pages.add("new password, weak", stepper.post("/login/new-password", data={**weak, "csrf_token": token}))
+    pages.add(
+        "new password, weak",
+        stepper.post("/login/new-password", data={**weak, "csrf_token": token}),
+    )
     good = {"password": "amber kettle orbit", "confirm": "amber kettle orbit", "csrf_token": token}
     stepper.post("/login/new-password", data=good)
     pages.add("second-factor code page", stepper.get("/login/code"))

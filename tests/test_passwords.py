@@ -60,8 +60,12 @@ def test_the_account_page_refuses_them(admin_client, password):
     token = csrf_token_from(admin_client.get("/account").get_data(as_text=True))
     response = admin_client.post(
         "/account/password",
-        data={"current": ADMIN_PASSWORD, "password": password, "confirm": password,
-              "csrf_token": token},
+        data={
+            "current": ADMIN_PASSWORD,
+            "password": password,
+            "confirm": password,
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 422
     assert 'id="password-errors"' in response.get_data(as_text=True)
@@ -78,8 +82,11 @@ def test_set_password_links_refuse_them(admin_client):
     page = admin_client.get(link).get_data(as_text=True)
     response = admin_client.post(
         link,
-        data={"password": "123456789012", "confirm": "123456789012",
-              "csrf_token": csrf_token_from(page)},
+        data={
+            "password": "123456789012",
+            "confirm": "123456789012",
+            "csrf_token": csrf_token_from(page),
+        },
     )
     assert response.status_code == 200
     assert "too easy to guess" in response.get_data(as_text=True)

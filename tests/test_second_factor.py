@@ -42,7 +42,9 @@ def test_a_code_cannot_be_used_twice_within_its_window(app, client, totp_admin, 
     assert db.session.get(AdminAccount, totp_admin.id).totp_last_step == (START + 30) // 30
 
 
-def test_a_code_one_step_old_is_accepted_for_clock_drift_but_not_two(client, totp_admin, auth, set_clock):
+def test_a_code_one_step_old_is_accepted_for_clock_drift_but_not_two(
+    client, totp_admin, auth, set_clock
+):
     set_clock(START)
     auth.login()
     assert auth.code(totp_code(START - 60)).status_code == 200
@@ -57,7 +59,9 @@ def test_a_recovery_code_works_once_and_is_in_the_audit_log(client, totp_admin, 
     auth.login()
     assert auth.code(code).status_code == 200
     db.session.rollback()
-    entry = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "recovery_code_used")).one()
+    entry = db.session.scalars(
+        sa.select(AuditLog).where(AuditLog.action == "recovery_code_used")
+    ).one()
     assert entry.audit_metadata["left"] == 9
     assert code not in str(entry.audit_metadata)
 
@@ -117,7 +121,9 @@ def test_enrolment_shows_an_svg_qr_code_and_needs_a_first_code(admin_client, adm
         "/account/second-factor",
         data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token_from(page)},
     )
-    codes = re.findall(r"<code>([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})</code>", response.get_data(as_text=True))
+    codes = re.findall(
+        r"<code>([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})</code>", response.get_data(as_text=True)
+    )
     assert len(codes) == 10
     db.session.rollback()
     assert db.session.get(AdminAccount, admin.id).totp_secret == secret
@@ -155,7 +161,9 @@ def test_an_admin_resets_another_accounts_second_factor(app, admin_client, totp_
     account.totp_secret = TOTP_SECRET
     db.session.commit()
     token = csrf_token_from(admin_client.get("/admin/accounts").get_data(as_text=True))
-    admin_client.post(f"/admin/accounts/{viewer.id}/reset-second-factor", data={"csrf_token": token})
+    admin_client.post(
+        f"/admin/accounts/{viewer.id}/reset-second-factor", data={"csrf_token": token}
+    )
     db.session.rollback()
     assert db.session.get(AdminAccount, viewer.id).totp_secret is None
     assert second_factor.recovery_codes_left(viewer.id) == 0
@@ -166,12 +174,17 @@ def test_turning_off_your_own_second_factor_needs_the_password(client, totp_admi
     auth.login()
     auth.code(totp_code(START))
     token = csrf_token_from(client.get("/account").get_data(as_text=True))
-    wrong = client.post("/account/second-factor/off", data={"password": "nope", "csrf_token": token},
-                        follow_redirects=True)
+    wrong = client.post(
+        "/account/second-factor/off",
+        data={"password": "nope", "csrf_token": token},
+        follow_redirects=True,
+    )
     assert "The current password is not right." in wrong.get_data(as_text=True)
     from tests.helpers import ADMIN_PASSWORD
 
-    client.post("/account/second-factor/off", data={"password": ADMIN_PASSWORD, "csrf_token": token})
+    client.post(
+        "/account/second-factor/off", data={"password": ADMIN_PASSWORD, "csrf_token": token}
+    )
     db.session.rollback()
     assert db.session.get(AdminAccount, totp_admin.id).totp_secret is None
 
@@ -186,5 +199,10 @@ def test_nonsense_codes_are_refused_cleanly(client, totp_admin, auth, code):
 
 def test_api_tokens_are_unaffected_by_the_second_factor(app, runner, totp_admin, client):
     app.config["REQUIRE_SECOND_FACTOR"] = True
-    token = runner.invoke(args=["create-api-token", "--name", "n", "--admin", totp_admin.email]).stdout.strip()
-    assert client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    token = runner.invoke(
+        args=["create-api-token", "--name", "n", "--admin", totp_admin.email]
+    ).stdout.strip()
+    assert (
+        client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )

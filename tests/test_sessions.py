@@ -142,7 +142,8 @@ def test_an_account_cannot_end_another_accounts_session(app, admin, viewer_clien
     admins_record = next(r for r in sessions_in_db() if r.user_id == admin.id)
     token = csrf_token_from(viewer_client.get("/account").get_data(as_text=True))
     response = viewer_client.post(
-        f"/account/sessions/{admins_record.id}/end", data={"csrf_token": token},
+        f"/account/sessions/{admins_record.id}/end",
+        data={"csrf_token": token},
         follow_redirects=True,
     )
     assert "That session had already ended." in response.get_data(as_text=True)

@@ -7,6 +7,7 @@ goes in the "Preferences" section beside the language."""
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user
+
 from billing_admin.account import service
 from billing_admin.auth import second_factor as totp
 from billing_admin.auth.forms import ChangePasswordForm, CodeForm

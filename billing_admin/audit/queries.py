@@ -9,7 +9,6 @@ from billing_admin.models import AuditLog
 from billing_admin.models.audit import AUDIT_ACTIONS, PLAN_ACTIONS, SECURITY_ACTIONS
 from billing_admin.pagination import Page
 
-
 # ?kind=: plan changes, or security events (sign-ins, accounts, tokens, refusals).
 KINDS = {"plans": PLAN_ACTIONS, "security": SECURITY_ACTIONS}
 

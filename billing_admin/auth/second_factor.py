@@ -17,7 +17,6 @@ import base64
 import hashlib
 import io
 import secrets
-
 from dataclasses import dataclass
 
 import pyotp
@@ -77,7 +76,7 @@ class Enrolment:
 def enrolment(email: str, secret: str) -> Enrolment:
     svg = qr_svg(provisioning_uri(secret, email), gettext("QR code for your authenticator app"))
     return Enrolment(
-        qr_svg=Markup(svg),  # noqa: S704 - segno's own markup of our own URI
+        qr_svg=Markup(svg),
         secret_groups=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
     )
 

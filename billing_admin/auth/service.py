@@ -301,8 +301,13 @@ def enable_second_factor(user: User, secret: str, code: str) -> list[str] | None
     if codes is None:
         db.session.rollback()
         return None
-    record("second_factor_enrolled", "account", user.id, actor=Actor.for_user(user),
-           metadata={"email": user.email, "address": client_address()})
+    record(
+        "second_factor_enrolled",
+        "account",
+        user.id,
+        actor=Actor.for_user(user),
+        metadata={"email": user.email, "address": client_address()},
+    )
     db.session.commit()
     return codes
 
@@ -311,8 +316,13 @@ def end_session(user: User) -> None:
     """Sign this browser out: its session record goes; the account's other sessions stay."""
     start_write()
     sessions.end_current()
-    record("signed_out", "account", user.id, actor=Actor.for_user(user),
-           metadata={"email": user.email, "address": client_address()})
+    record(
+        "signed_out",
+        "account",
+        user.id,
+        actor=Actor.for_user(user),
+        metadata={"email": user.email, "address": client_address()},
+    )
     db.session.commit()
     logout_user()
     session.clear()
@@ -443,7 +453,10 @@ def bootstrap_admin(email: str = "admin@example.com") -> tuple[User, str] | None
         return None
     password = secrets.token_urlsafe(15)  # 20 characters
     user, _ = create_or_promote_admin(
-        email, password, name="Admin", must_change_password=True,
+        email,
+        password,
+        name="Admin",
+        must_change_password=True,
         actor=Actor("flask bootstrap-admin"),
     )
     return user, password
@@ -476,9 +489,12 @@ def set_own_password(user: User, current: str | None, new: str) -> PasswordProbl
     account = ensure_account(user)
     account.must_change_password = False
     sessions.end_all(user.id, except_id=this_session)
-    record("password_changed", "account", user.id, actor=Actor.for_user(user),
-           metadata={"email": user.email, "address": client_address()})
+    record(
+        "password_changed",
+        "account",
+        user.id,
+        actor=Actor.for_user(user),
+        metadata={"email": user.email, "address": client_address()},
+    )
     db.session.commit()
     return None
-
-

@@ -137,8 +137,6 @@ def end_all(user_id: str, *, except_id: str | None = None) -> int:
 def end_one(user_id: str, record_id: str) -> bool:
     """Delete one of the user's records; False if it is not theirs or already gone."""
     deleted = db.session.execute(
-        sa.delete(AdminSession).where(
-            AdminSession.id == record_id, AdminSession.user_id == user_id
-        )
+        sa.delete(AdminSession).where(AdminSession.id == record_id, AdminSession.user_id == user_id)
     )
     return bool(deleted.rowcount)

@@ -89,9 +89,13 @@ def _continue(user, step: str | None, target: str | None):
 @bp.route("/login", methods=["GET", "POST"])
 @sign_in_limit
 def login():
-    if request.method == "GET" and current_user.is_authenticated:
-        if current_user.has_dashboard_access:
-            return redirect(_after_sign_in())
+    # A POST signs in anew even when signed in: the browser's old session ends (rotation).
+    if (
+        request.method == "GET"
+        and current_user.is_authenticated
+        and current_user.has_dashboard_access
+    ):
+        return redirect(_after_sign_in())
     form = LoginForm()
     error = None
     if form.validate_on_submit():

@@ -112,9 +112,11 @@ def render_error(error: HTTPException):
 def render_untrusted_host(error: SecurityError):
     """A Host header not in TRUSTED_HOSTS. No URL can be built for such a request (nor should
     one be: it would carry the host), so a plain text answer, the same in every language."""
-    return "400 Bad Request: this host name is not served here.\n", 400, {
-        "Content-Type": "text/plain; charset=utf-8"
-    }
+    return (
+        "400 Bad Request: this host name is not served here.\n",
+        400,
+        {"Content-Type": "text/plain; charset=utf-8"},
+    )
 
 
 def render_csrf_error(error: CSRFError):

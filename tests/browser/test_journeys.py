@@ -75,7 +75,7 @@ def test_wrong_password_is_refused_then_the_right_one_opens_the_dashboard(page, 
 
     # The session cookie is Secure (production) and still sticks on http://127.0.0.1, which
     # Chromium treats as a secure context.
-    (session,) = [c for c in page.context.cookies() if c["name"] == "session"]
+    (session,) = [c for c in page.context.cookies() if c["name"] == "__Host-session"]
     assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Lax"
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
