@@ -222,3 +222,14 @@ def test_a_burst_of_guesses_at_once_is_still_slowed_after_five(app, admin, set_c
     # The first attempt of a clean client is free; after that its failures make it wait.
     assert db.session.scalar(sa.select(sa.func.count(SignInFailure.id))) <= 5
     assert sum(1 for outcome in outcomes if outcome.wait_seconds) >= 7
+
+
+def test_without_its_redis_sign_in_fails_closed_with_503(app_factory, admin, caplog):
+    unreachable = app_factory(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    unreachable.test_client_class = IsolatedClient
+    response = AuthActions(unreachable.test_client()).login()
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert "the sign-in limit store does not answer" in page
+    assert "Traceback" not in page
+    assert "rate-limit storage unavailable" in caplog.text
