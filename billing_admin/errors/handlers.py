@@ -1,10 +1,10 @@
 """One error handler for every HTTP error: JSON ``{"detail": ...}`` under ``/api/``, else a page."""
 
 import sqlalchemy as sa
-from redis.exceptions import RedisError
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import get_locale, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import (
     BadRequest,
