@@ -206,3 +206,24 @@ def test_sign_in_and_sign_out_are_in_the_audit_log(client, admin, auth):
     actions = db.session.scalars(sa.select(AuditLog.action).order_by(AuditLog.id)).all()
     assert actions == ["sign_in_succeeded", "signed_out"]
     assert ADMIN_PASSWORD not in str(db.session.scalars(sa.select(AuditLog.audit_metadata)).all())
+
+
+@pytest.mark.parametrize(
+    ("agent", "shown"),
+    [
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/130.0 Safari/537.36",
+            "Chrome · Linux",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/130.0 Safari/537.36 Edg/130.0",
+            "Edge · Windows",
+        ),
+        ("curl/8.0", "curl/8.0"),
+        ("", "—"),
+    ],
+)
+def test_sessions_are_named_by_browser_and_system(agent, shown):
+    from billing_admin.accounts.labels import browser_name
+
+    assert browser_name(agent) == shown

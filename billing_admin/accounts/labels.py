@@ -12,8 +12,8 @@ STATUS_LABELS = {
 }
 # Browser and system names, looked for in this order in a User-Agent (Edge and Opera also say
 # "Chrome", Chrome also says "Safari").
-BROWSERS = ("Edg", "OPR", "Firefox", "Chrome", "Chromium", "Safari")
-BROWSER_NAMES = {"Edg": "Edge", "OPR": "Opera"}
+BROWSERS = ("Edg", "OPR", "Firefox", "HeadlessChrome", "Chrome", "Chromium", "Safari")
+BROWSER_NAMES = {"Edg": "Edge", "OPR": "Opera", "HeadlessChrome": "Chrome"}
 SYSTEMS = ("Windows", "Android", "iPhone", "iPad", "Mac OS X", "Linux")
 
 
