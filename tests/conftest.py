@@ -116,6 +116,7 @@ def app_factory(database_url) -> Iterator[Callable[..., Flask]]:
     for other in made:
         with other.app_context():
             db.engine.dispose()
+    close_limiter_storage()
 
 
 @pytest.fixture
@@ -126,6 +127,17 @@ def empty_app(database_url) -> Iterator[Flask]:
         yield app
         db.session.remove()
         db.engine.dispose()
+    close_limiter_storage()
+
+
+def close_limiter_storage() -> None:
+    """Close the Redis connections of the test's Flask-Limiter storage now, rather than leave
+    them to the garbage collector at exit (where their errors cannot be reported)."""
+    from billing_admin.extensions import limiter
+
+    client = getattr(getattr(limiter, "_storage", None), "storage", None)
+    if client is not None and hasattr(client, "close"):
+        client.close()
 
 
 @pytest.fixture
