@@ -240,7 +240,7 @@ def test_an_untrusted_host_header_is_refused_not_reflected(admin_client):
 
 
 def test_trusted_hosts_are_required_in_production_and_read_from_the_environment(
-    monkeypatch, database_url
+    monkeypatch, database_url, app_factory
 ):
     from billing_admin.config import ConfigError
 
@@ -248,7 +248,7 @@ def test_trusted_hosts_are_required_in_production_and_read_from_the_environment(
     with pytest.raises(ConfigError, match="TRUSTED_HOSTS is not set"):
         make_app(database_url, TESTING=False)
     monkeypatch.setenv("TRUSTED_HOSTS", "admin.example.com, .billing.example.com")
-    app = make_app(database_url, TESTING=False)
+    app = app_factory(TESTING=False)  # its connections are closed after the test
     assert app.config["TRUSTED_HOSTS"] == ["admin.example.com", ".billing.example.com"]
     client = app.test_client()
     assert client.get("/healthz", headers={"Host": "admin.example.com"}).status_code == 200
