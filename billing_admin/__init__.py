@@ -8,15 +8,17 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from billing_admin import models  # noqa: F401  (registers every table on db.metadata)
+from billing_admin.account.views import bp as account_bp
+from billing_admin.accounts.views import bp as accounts_bp
 from billing_admin.api.views import bp as api_bp
 from billing_admin.audit.views import bp as audit_bp
-from billing_admin.auth.guard import require_admin
+from billing_admin.auth.guard import require_access
 from billing_admin.auth.views import bp as auth_bp
 from billing_admin.cli import register_commands
 from billing_admin.config import load_config
 from billing_admin.dashboard.views import bp as dashboard_bp
 from billing_admin.errors.handlers import register_error_handlers
-from billing_admin.extensions import babel, csrf, db, login_manager, migrate
+from billing_admin.extensions import babel, csrf, db, limiter, login_manager, migrate
 from billing_admin.formatting import register_template_helpers
 from billing_admin.health.views import bp as health_bp
 from billing_admin.i18n.locales import select_locale
@@ -43,17 +45,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    os.makedirs(app.instance_path, exist_ok=True)
+    make_private_folder(app.instance_path)
     load_config(app, test_config)
     register_logging(app)
     register_proxy_fix(app)
     # Before every view, and before the CSRF check: the request's id and its metrics first (so
-    # whatever follows may fail and still be logged, shown and counted), then refuse unstorable
-    # input, then the admin guard.
+    # whatever follows may fail and still be logged, shown and counted), then the access guard,
+    # which reads no body (an anonymous upload is refused unread), then refuse unstorable input.
     register_request_ids(app)
     register_request_metrics(app)
+    app.before_request(require_access)
     app.before_request(refuse_nul_characters)
-    app.before_request(require_admin)
     register_extensions(app)
     register_blueprints(app)
     register_security_headers(app)
@@ -62,10 +64,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def make_private_folder(path: str) -> None:
+    """The instance folder holds the SQLite database (password and token hashes) and the
+    development secret key: readable by the app's own user only."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if os.stat(path).st_uid == os.getuid():
+        os.chmod(path, 0o700)
+
+
 def register_proxy_fix(app: Flask) -> None:
+    """X-Forwarded-For and -Proto from TRUSTED_PROXIES hops; -Host and -Prefix only when the
+    proxy is said to set them (otherwise a client could send its own)."""
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=hops,
+            x_proto=hops,
+            x_host=hops if app.config["TRUSTED_PROXY_HOST"] else 0,
+            x_prefix=hops if app.config["TRUSTED_PROXY_PREFIX"] else 0,
+        )
 
 
 def register_extensions(app: Flask) -> None:
@@ -79,6 +97,7 @@ def register_extensions(app: Flask) -> None:
     # The JSON API is read-only and authenticated by token or session; it has no forms.
     csrf.init_app(app)
     csrf.exempt(api_bp)
+    limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -90,6 +109,8 @@ def register_blueprints(app: Flask) -> None:
         plans_bp,
         subscribers_bp,
         audit_bp,
+        accounts_bp,
+        account_bp,
         api_bp,
         metrics_bp,
     ):

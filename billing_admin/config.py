@@ -5,8 +5,18 @@ Environment variables read here (all optional in development):
 - ``DATABASE_URL``: SQLAlchemy URL. Default: SQLite in the instance folder.
   ``postgres://`` and ``postgresql://`` are read as ``postgresql+psycopg://`` (psycopg 3).
 - ``SECRET_KEY``: signs sessions and CSRF tokens. Required outside debug and testing.
+- ``TRUSTED_HOSTS``: the host names the app answers to, comma-separated (``admin.example.com``;
+  ``.example.com`` also allows its subdomains). Required in production; other hosts get 400.
+  Default outside production: ``localhost``, ``127.0.0.1``, ``[::1]``.
 - ``TRUSTED_PROXIES``: how many reverse proxies stand in front of the app (0 by default). With
-  1 or more, Werkzeug's ProxyFix trusts that many X-Forwarded-For/-Proto/-Host/-Prefix hops.
+  1 or more, Werkzeug's ProxyFix trusts that many X-Forwarded-For/-Proto hops, and
+  X-Forwarded-Host / X-Forwarded-Prefix only when ``TRUSTED_PROXY_HOST=1`` /
+  ``TRUSTED_PROXY_PREFIX=1`` say the proxy sets them.
+- ``SESSION_IDLE_MINUTES``: a session unused this long ends (30 by default; 8 hours at most).
+- ``REQUIRE_SECOND_FACTOR``: ``1`` makes accounts without a second factor enrol at their next
+  sign-in; ``0`` leaves it to each account. On by default in production only.
+- ``RATELIMIT_STORAGE_URI``: where Flask-Limiter counts sign-in attempts per client:
+  ``memory://`` (one process) by default, ``redis://host:6379/0`` for several workers/servers.
 - ``LOG_LEVEL``: the app's log level (INFO by default).
 - ``LOG_FORMAT``: ``text`` (default, one readable line a record) or ``json`` (one JSON object a
   line: timestamp, level, logger, request id, admin id, message).
@@ -39,12 +49,26 @@ class DefaultConfig:
     REMEMBER_COOKIE_HTTPONLY = True
     # A CSRF token lives as long as the session, so a long edit is not lost to a stale form.
     WTF_CSRF_TIME_LIMIT = 8 * 60 * 60
+    SESSION_COOKIE_PATH = "/"
     PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
     TRUSTED_PROXIES = 0
+    TRUSTED_PROXY_HOST = False
+    TRUSTED_PROXY_PREFIX = False
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "text"
     METRICS_ALLOW = "127.0.0.0/8,::1/128"
     METRICS_TOKEN = None
+    # Nothing the app accepts is larger than a plan form; Werkzeug refuses more with 413.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024
+    SESSION_IDLE_MINUTES = 30
+    # Per client address, failed sign-in steps only (auth/throttle.py); Flask-Limiter syntax.
+    SIGN_IN_CLIENT_LIMIT = "10 per minute;60 per hour"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_KEY_PREFIX = "billing_admin"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Set-password links made on the accounts page live this long.
+    PASSWORD_LINK_HOURS = 24
 
 
 class ConfigError(RuntimeError):
@@ -53,6 +77,14 @@ class ConfigError(RuntimeError):
 
 class MissingSecretKey(ConfigError):
     pass
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+TRUSTED_HOSTS_HELP = (
+    "TRUSTED_HOSTS is not set. In production set it to the host name(s) the site is served "
+    "under, comma-separated, for example: export TRUSTED_HOSTS=billing-admin.example.com"
+)
+MAX_IDLE_MINUTES = 8 * 60
 
 
 SECRET_KEY_HELP = (
@@ -79,17 +111,22 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         os.environ.get("DATABASE_URL")
         or f"sqlite:///{Path(app.instance_path) / 'billing_admin.sqlite3'}"
     )
-    for name in ("SECRET_KEY", "LOG_LEVEL", "LOG_FORMAT", "METRICS_TOKEN"):
+    for name in ("SECRET_KEY", "LOG_LEVEL", "LOG_FORMAT", "METRICS_TOKEN", "RATELIMIT_STORAGE_URI"):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
     if "METRICS_ALLOW" in os.environ:  # set but empty: no network, the token only
         app.config["METRICS_ALLOW"] = os.environ["METRICS_ALLOW"]
-    if os.environ.get("TRUSTED_PROXIES"):
-        app.config["TRUSTED_PROXIES"] = _whole_number(
-            "TRUSTED_PROXIES", os.environ["TRUSTED_PROXIES"]
-        )
+    for name in ("TRUSTED_PROXIES", "SESSION_IDLE_MINUTES"):
+        if os.environ.get(name):
+            app.config[name] = _whole_number(name, os.environ[name])
+    for name in ("TRUSTED_PROXY_HOST", "TRUSTED_PROXY_PREFIX", "REQUIRE_SECOND_FACTOR"):
+        if os.environ.get(name):
+            app.config[name] = _flag(name, os.environ[name])
+    if os.environ.get("TRUSTED_HOSTS"):
+        app.config["TRUSTED_HOSTS"] = _host_list(os.environ["TRUSTED_HOSTS"])
     if test_config:
         app.config.update(test_config)
+    _check_session_idle(app.config["SESSION_IDLE_MINUTES"])
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
@@ -106,6 +143,16 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters, for example: "
             "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
+    production = is_production(app)
+    if app.config.get("TRUSTED_HOSTS") is None:
+        if production:
+            raise ConfigError(TRUSTED_HOSTS_HELP)
+        app.config["TRUSTED_HOSTS"] = list(LOCAL_HOSTS)
+    app.config.setdefault("REQUIRE_SECOND_FACTOR", production)
+    if production and "SESSION_COOKIE_NAME" not in (test_config or {}):
+        # __Host-: the browser keeps it only if it is Secure, for "/", and set by this host
+        # (no Domain), so a sibling subdomain cannot plant or overwrite it.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
 
 
 METRICS_TOKEN_MIN = 24
@@ -140,6 +187,29 @@ def _whole_number(name: str, value: str) -> int:
     if number is None or number < 0:
         raise ConfigError(f"{name} must be a whole number (0 or more), not {value!r}")
     return number
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, not {value!r}")
+
+
+def _host_list(value: str) -> list[str]:
+    hosts = [host.strip().lower() for host in value.split(",") if host.strip()]
+    if not hosts:
+        raise ConfigError(TRUSTED_HOSTS_HELP)
+    return hosts
+
+
+def _check_session_idle(minutes: object) -> None:
+    if not isinstance(minutes, int) or not 1 <= minutes <= MAX_IDLE_MINUTES:
+        raise ConfigError(
+            f"SESSION_IDLE_MINUTES must be a whole number from 1 to {MAX_IDLE_MINUTES}, "
+            f"not {minutes!r}"
+        )
 
 
 def _development_secret_key(app: Flask) -> str:

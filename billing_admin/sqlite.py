@@ -11,7 +11,10 @@
   cache keeps a million-row table's indexes in memory.
 """
 
+import os
+
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
 
 BUSY_TIMEOUT_MS = 30_000
 CACHE_KIB = 256 * 1024  # SQLite's default page cache is 2 MiB: far too small for a million rows
@@ -21,9 +24,40 @@ def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
+def make_private_database_file(url) -> None:
+    """Create a SQLite database file readable by its owner only (0600) before SQLite does (it
+    would use the umask: usually 0644, every local user). SQLite gives its -wal and -shm files
+    the database file's permissions. A file that exists and is ours is narrowed to 0600."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if parsed.database.startswith("file:"):
+        return  # a URI filename: its options are the operator's
+    path = parsed.database
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for existing in (path, f"{path}-wal", f"{path}-shm"):
+            if os.path.exists(existing) and os.stat(existing).st_uid == os.getuid():
+                os.chmod(existing, 0o600)
+    except FileNotFoundError:
+        return  # its folder does not exist: SQLite will say so when it connects
+    else:
+        os.close(fd)
+
+
 def configure_sqlite(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
+
+    made_private = []
+
+    @event.listens_for(engine, "do_connect")
+    def _before_first_connect(_dialect, _record, _cargs, _cparams) -> None:
+        # Just before SQLite would create the file (with the umask's permissions).
+        if not made_private:
+            make_private_database_file(engine.url)
+            made_private.append(True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:

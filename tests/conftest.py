@@ -21,7 +21,17 @@ from hypothesis import settings
 from billing_admin import clock
 from billing_admin.config import normalise_database_url
 from billing_admin.extensions import db
-from tests.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, AuthActions, add_user, make_app
+from tests.helpers import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    TEST_REDIS_URL,
+    TOTP_SECRET,
+    VIEWER_EMAIL,
+    VIEWER_PASSWORD,
+    AuthActions,
+    add_user,
+    make_app,
+)
 
 # Property tests (Hypothesis, Schemathesis) draw the same examples on every run: CI must not pass
 # or fail by chance. Set HYPOTHESIS_PROFILE=explore to draw new ones while hunting for bugs.
@@ -31,6 +41,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
+
+
+def pytest_sessionstart(session):
+    """The sign-in limits are tested against the real Redis: without it the run fails here, in
+    one line, rather than test by test (and never skips them)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.exit(f"Redis is not reachable at {TEST_REDIS_URL}: {exc}", returncode=1)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -95,6 +116,7 @@ def app_factory(database_url) -> Iterator[Callable[..., Flask]]:
     for other in made:
         with other.app_context():
             db.engine.dispose()
+    close_limiter_storage()
 
 
 @pytest.fixture
@@ -105,6 +127,17 @@ def empty_app(database_url) -> Iterator[Flask]:
         yield app
         db.session.remove()
         db.engine.dispose()
+    close_limiter_storage()
+
+
+def close_limiter_storage() -> None:
+    """Close the Redis connections of the test's Flask-Limiter storage now, rather than leave
+    them to the garbage collector at exit (where their errors cannot be reported)."""
+    from billing_admin.extensions import limiter
+
+    client = getattr(getattr(limiter, "_storage", None), "storage", None)
+    if client is not None and hasattr(client, "close"):
+        client.close()
 
 
 @pytest.fixture
@@ -163,5 +196,36 @@ def auth(client) -> AuthActions:
 def admin_client(client, admin, auth):
     """A test client signed in as an admin."""
     response = auth.login()
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def totp_admin(admin):
+    """The admin, with a second factor (secret ``TOTP_SECRET``) and ten recovery codes, which
+    ``totp_admin.recovery_codes`` holds."""
+    from billing_admin.auth import second_factor
+    from billing_admin.models import AdminAccount
+
+    account = db.session.get(AdminAccount, admin.id)
+    account.totp_secret = TOTP_SECRET
+    account.totp_enabled_at = 1
+    codes = second_factor.new_recovery_codes(admin.id)
+    db.session.commit()
+    admin.recovery_codes = codes
+    return admin
+
+
+@pytest.fixture
+def viewer(app):
+    return add_user(VIEWER_EMAIL, VIEWER_PASSWORD, role="viewer")
+
+
+@pytest.fixture
+def viewer_client(app, viewer):
+    """A client signed in as a viewer (read-only)."""
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    response = AuthActions(client).login(VIEWER_EMAIL, VIEWER_PASSWORD)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client

@@ -1,5 +1,6 @@
 """Small builders for test data."""
 
+import os
 import re
 import uuid
 
@@ -10,6 +11,10 @@ from billing_admin import create_app
 from billing_admin.extensions import db
 from billing_admin.models import AuditLog, Plan, Price, Subscription, User
 
+# The real Redis the per-client sign-in limits use in production (Flask-Limiter); every app a
+# test makes counts under its own key prefix, so parallel runs and tests never share counts.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
 
 def make_app(database_url: str, **config) -> Flask:
     return create_app(
@@ -19,6 +24,8 @@ def make_app(database_url: str, **config) -> Flask:
             "SQLALCHEMY_DATABASE_URI": database_url,
             # Real Argon2id, at its cheapest cost: these tests are about behaviour, not cost.
             "PASSWORD_HASH_PROFILE": "CHEAPEST",
+            "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
+            "RATELIMIT_KEY_PREFIX": f"billing-admin-test-{uuid.uuid4().hex}",
             **config,
         }
     )
@@ -101,18 +108,34 @@ def prices_of(plan_id: str) -> list[Price]:
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
+VIEWER_EMAIL = "viewer@example.com"
+VIEWER_PASSWORD = "quiet violet lantern"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def totp_code(at: int, secret: str = TOTP_SECRET) -> str:
+    """The authenticator app's code at Unix time ``at``."""
+    import pyotp
+
+    return pyotp.TOTP(secret).at(at)
 
 
 def add_user(email: str, password: str | None = None, role: str = "user") -> User:
+    """A user; ``role="admin"`` an admin of the platform and the dashboard, ``"viewer"`` a
+    platform user with a viewer account."""
     from billing_admin.auth.passwords import hash_password
+    from billing_admin.models import AdminAccount
 
     user = User(
         email=email,
         name=email.split("@")[0],
-        role=role,
+        role="admin" if role == "admin" else "user",
         password_hash=hash_password(password) if password else None,
     )
     db.session.add(user)
+    db.session.flush()
+    if role in ("admin", "viewer"):
+        db.session.add(AdminAccount(user_id=user.id, role=role))
     db.session.commit()
     return user
 
@@ -144,6 +167,12 @@ class AuthActions:
 
     def logout(self):
         return self.client.post("/logout", data={"csrf_token": self.csrf_token("/admin/")})
+
+    def code(self, code: str):
+        """The second step of a sign-in: a TOTP or recovery code."""
+        return self.client.post(
+            "/login/code", data={"code": code, "csrf_token": self.csrf_token("/login/code")}
+        )
 
 
 def plan_form(**overrides) -> dict[str, str]:

@@ -61,7 +61,7 @@ def test_create_admin_promotes_an_existing_user(runner):
         ("not-an-email", PASSWORD, "Error: invalid email: "),
         ("a@b", PASSWORD, "Error: invalid email: "),
         ("ops@example.com", "short", "Error: Password must be at least 12 characters.\n"),
-        ("ops@example.com", "", "Error: Password must be at least 12 characters.\n"),
+        ("ops@example.com", "", "Error: Password must not be only spaces.\n"),
     ],
 )
 def test_create_admin_errors_are_one_line_and_write_nothing(runner, email, password, message):

@@ -85,11 +85,11 @@ def test_a_new_kind_of_entry_written_any_way_is_chained(app):
     """Not only plan changes: any action, any entity, and an AuditLog added to the session by
     hand, several in one flush, all go through the chain in the order they were added."""
     user = add_user("someone@example.com")
-    record("subscription_canceled", "subscription", "s1", None, actor=Actor.for_user(user))
+    record("subscription_canceled", "subscription", "s1", actor=Actor.for_user(user))
     db.session.add(
         AuditLog(actor="x", action="security_event", entity_type="user", entity_id=user.id)
     )
-    record("price_moved", "plan", "pro", {"price": {"old": "1.00", "new": "2.00"}}, actor=ROBOT,
+    record("price_moved", "plan", "pro", changes={"price": {"old": "1.00", "new": "2.00"}}, actor=ROBOT,
            metadata={"why": ("a", "tuple")})  # fmt: skip
     db.session.commit()
     rows = stored_rows()

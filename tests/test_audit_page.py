@@ -34,10 +34,12 @@ def shown(html: str) -> list[int]:
 def test_newest_first_with_page_links(admin_client, entries):
     html = unescape(admin_client.get("/admin/audit").get_data(as_text=True))
     assert shown(html) == list(range(24, 4, -1))
-    assert "Showing 1–20 of 25" in html
+    # 25 plan changes and the admin's own sign-in (a security event, the oldest).
+    assert "Showing 1–20 of 26" in html
     second = unescape(admin_client.get("/admin/audit?page=2").get_data(as_text=True))
     assert shown(second) == [4, 3, 2, 1, 0]
-    assert "Showing 21–25 of 25" in second
+    assert "Showing 21–26 of 26" in second
+    assert "signed in" in second
 
 
 @pytest.mark.parametrize(
@@ -48,6 +50,9 @@ def test_newest_first_with_page_links(admin_client, entries):
         ("admin=admin@example.com", [n for n in range(24, -1, -1) if n % 3 == 0]),
         ("action=plan_updated&plan=p1", [21, 11, 1]),
         ("action=nonsense", list(range(24, -1, -1))),  # an unknown action is ignored
+        ("kind=plans", list(range(24, -1, -1))),
+        ("kind=security", []),
+        ("kind=nonsense", list(range(24, -1, -1))),
     ],
 )
 def test_filters(admin_client, entries, query, expected):
@@ -95,17 +100,18 @@ def test_the_page_shows_how_far_the_chain_was_verified_and_when(
 ):
     from billing_admin.audit.verification import latest_verification
 
-    assert runner.invoke(args=["audit", "verify"]).output == "ok, 25 entries\n"
+    # The 25 plan entries and the admin's sign-in (a security event, also in the trail).
+    assert runner.invoke(args=["audit", "verify"]).output == "ok, 26 entries\n"
     verified_at = datetime.fromtimestamp(latest_verification().verified_at, UTC)
     db.session.rollback()
     html = unescape(admin_client.get("/admin/audit").get_data(as_text=True))
     hour = verified_at.strftime("%I").lstrip("0")
-    english = f"Chain verified up to entry 25 at {verified_at:%b} {verified_at.day}, {verified_at.year}, {hour}:{verified_at:%M}\u202f{verified_at:%p} UTC."
+    english = f"Chain verified up to entry 26 at {verified_at:%b} {verified_at.day}, {verified_at.year}, {hour}:{verified_at:%M}\u202f{verified_at:%p} UTC."
     assert english in html
     russian = unescape(
         admin_client.get("/admin/audit", headers={"Accept-Language": "ru"}).get_data(as_text=True)
     )
-    assert f"Цепочка проверена до записи 25 включительно, {verified_at.day} " in russian
+    assert f"Цепочка проверена до записи 26 включительно, {verified_at.day} " in russian
     assert f"{verified_at.year}\u202fг., {verified_at:%H:%M} UTC." in russian
 
 
@@ -125,4 +131,22 @@ def test_the_page_warns_when_the_last_verification_found_a_break(admin_client, e
 
 def test_each_entry_shows_its_number(admin_client, entries):
     html = admin_client.get("/admin/audit?page_size=100").get_data(as_text=True)
-    assert re.findall(r"<tr>\s*<td>(\d+)</td>", html) == [str(n) for n in range(25, 0, -1)]
+    # The admin's sign-in (entry 1), then the 25 plan entries.
+    assert re.findall(r"<tr>\s*<td>(\d+)</td>", html) == [str(n) for n in range(26, 0, -1)]
+
+
+def test_security_events_are_shown_and_filtered(app, admin_client, entries, client):
+    from tests.helpers import AuthActions
+
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    AuthActions(other).login("Intruder<b>@example.com", "wrong password!")
+    html = admin_client.get("/admin/audit?kind=security").get_data(as_text=True)
+    assert "sign-in failed" in html and "signed in" in html
+    assert "wrong email or password" in html
+    assert "198.51.100.9" in html
+    assert "intruder&lt;b&gt;@example.com" in html  # the typed email, escaped
+    assert "<ins>new" not in html
+    only = admin_client.get("/admin/audit?action=sign_in_failed").get_data(as_text=True)
+    assert "<td>signed in</td>" not in only
+    assert "<td>sign-in failed</td>" in only

@@ -46,6 +46,7 @@ def seed_process(database_url: str, *flags: str) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
+        "TRUSTED_HOSTS": "localhost",
         "FLASK_APP": "wsgi",
     }
     return subprocess.Popen(
@@ -109,7 +110,7 @@ def plan_ids() -> list[str]:
 
 def audit(action: str | None = None) -> list[AuditLog]:
     db.session.rollback()
-    query = sa.select(AuditLog).order_by(AuditLog.id)
+    query = sa.select(AuditLog).where(AuditLog.entity_type == "plan").order_by(AuditLog.id)
     if action:
         query = query.where(AuditLog.action == action)
     entries = list(db.session.scalars(query))

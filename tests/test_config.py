@@ -10,7 +10,7 @@ from billing_admin.config import MissingSecretKey, normalise_database_url
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    for name in ("DATABASE_URL", "SECRET_KEY", "FLASK_DEBUG"):
+    for name in ("DATABASE_URL", "SECRET_KEY", "FLASK_DEBUG", "TRUSTED_HOSTS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     return tmp_path / "instance"
@@ -25,6 +25,7 @@ def test_the_default_database_is_sqlite_in_the_instance_folder(clean_env):
 def test_the_environment_overrides_the_defaults(clean_env, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/from-env.sqlite3")
     monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.setenv("TRUSTED_HOSTS", "admin.example.com")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:////tmp/from-env.sqlite3"
     assert app.config["SECRET_KEY"] == "from-env"
@@ -108,3 +109,47 @@ def test_metrics_are_loopback_only_by_default(clean_env):
 
     networks = create_app({"TESTING": True}).config["METRICS_ALLOW"]
     assert networks == (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def test_the_instance_folder_and_the_database_files_are_private(clean_env, monkeypatch):
+    """Finding 8: before issue 15 the SQLite file (password and token hashes) was 0644."""
+    import sqlalchemy as sa
+
+    from billing_admin.extensions import db
+
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app()
+    with app.app_context():
+        db.session.execute(sa.text("CREATE TABLE t (x)"))
+        db.session.commit()
+        db.session.execute(sa.text("SELECT * FROM t")).all()
+        # While a connection is open, SQLite's write-ahead log and shared memory files exist.
+        for name in (
+            "billing_admin.sqlite3",
+            "billing_admin.sqlite3-wal",
+            "billing_admin.sqlite3-shm",
+        ):
+            path = clean_env / name
+            assert path.exists(), name
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+        db.session.rollback()
+        db.engine.dispose()
+    assert stat.S_IMODE(clean_env.stat().st_mode) == 0o700
+
+
+def test_an_existing_world_readable_database_is_narrowed(clean_env, monkeypatch):
+    import sqlalchemy as sa
+
+    from billing_admin.extensions import db
+
+    clean_env.mkdir(mode=0o755)
+    database = clean_env / "billing_admin.sqlite3"
+    database.touch(mode=0o644)
+    database.chmod(0o644)
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app()
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1"))
+        db.engine.dispose()
+    assert stat.S_IMODE(clean_env.stat().st_mode) == 0o700
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600

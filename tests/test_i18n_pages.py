@@ -56,8 +56,8 @@ CYRILLIC = re.compile(r"[А-Яа-яЁё]+")
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 
 # What a Russian page may show in Latin letters besides the data: the brand, the switcher's own
-# label of English, and abbreviations that Russian admins use as they are.
-# Commands are typed as they are, in any language.
+# label of English, and abbreviations that Russian admins use as they are. Commands are typed as
+# they are, in any language.
 ALLOWED_IN_RUSSIAN = (
     "Billing Admin",
     "English",
@@ -68,13 +68,18 @@ ALLOWED_IN_RUSSIAN = (
     "UTC",
     "API",
     "URL",
+    "QR",
     "flask audit verify",
 )
+# Names of authenticator apps, as their makers write them in every language.
+ALLOWED_IN_RUSSIAN += ("Google Authenticator", "Microsoft Authenticator", "1Password", "FreeOTP")
+# A second-factor key or recovery codes (base32 groups) are data, whatever the language.
+SECRET_LIKE = re.compile(r"[A-Z2-7]{4}(?:[ -][A-Z2-7]{4})+")
 # What an English page may show in Cyrillic besides the data: the switcher's label of Russian.
 ALLOWED_IN_ENGLISH = ("Русский",)
 
 # Endpoints the walk leaves out: files, and the health check (a load balancer's, not a page).
-NOT_WALKED = {"static", "health.healthz"}
+NOT_WALKED = {"static", "health.healthz", "accounts.set_password"}  # the last: see the states
 # Endpoints the walk reaches that answer with something other than a page.
 NOT_HTML = {"subscribers.export_csv": "text/csv", "metrics.scrape": "text/plain"}
 # A request's id (error pages show it to quote): hex digits, not words.
@@ -194,7 +199,10 @@ def collect_data() -> Data:
     """What the database holds now: emails and names of people, plan ids, currency codes,
     features, metadata, the plans' Russian names and descriptions (English ones only of a plan
     without Russian ones), the audit log's actors and values."""
-    data = Data(everywhere=set(CURRENCIES))
+    from importlib.metadata import version
+
+    # The test client's User-Agent, shown on the account page's list of sessions.
+    data = Data(everywhere={*CURRENCIES, f"Werkzeug/{version('werkzeug')}"})
     db.session.rollback()
     subscribers = db.session.scalars(
         sa.select(User).where(User.id.in_(sa.select(Subscription.user_id)))
@@ -214,6 +222,10 @@ def collect_data() -> Data:
     for entry in db.session.scalars(sa.select(AuditLog)):
         data.everywhere.add(entry.actor)
         data.plan_ids.add(entry.entity_id)
+        # A security event's recorded values (an address, a path, a token's name) are data.
+        for key, value in (entry.audit_metadata or {}).items():
+            if key not in ("reason", "role"):
+                data.audit_values |= strings_in(value)
         for change in (entry.changes or {}).values():
             for value in (change.get("old"), change.get("new")):
                 data.audit_values |= strings_in(value) if value is not None else set()
@@ -283,6 +295,8 @@ def site(app, admin, client, auth, set_clock) -> Site:
     """The standard plans (monthly, annual, promo; with Russian names) seeded a day ago, a plan
     without a Russian name, subscribers in every status on three pages, an empty plan, and an
     audit entry of every action, made through the pages by the admin."""
+    # Many failed sign-ins come from one address here: the per-client limit is shown once, below.
+    app.config["SIGN_IN_CLIENT_LIMIT"] = "100000 per minute"
     set_clock(NOW - DAY)
     seed_plans(include_annual=True, include_promo=True)
     set_clock(NOW)
@@ -395,6 +409,8 @@ class Pages:
                 found.append(f"{page.label}: <html lang={page_language(page.html)!r}>")
             allowed = any_of(everywhere | page.shows.strings(data))
             for text in VisibleText(page.html).texts:
+                if SECRET_LIKE.fullmatch(text):
+                    continue
                 words = foreign_words(text, self.language, allowed, ids)
                 if words:
                     found.append(f"{page.label}: {text!r} → {' '.join(words)}")
@@ -554,6 +570,48 @@ def render_states(site: Site, pages: Pages, monkeypatch) -> None:
         patch.setattr("billing_admin.dashboard.views.overview", broken(bug))
         get("/admin/", 500)
 
+    # Accounts: the list with an error, the one-time link, the set-password page and its
+    # errors, the account page with a weak new password, the recovery codes.
+    taken = {"email": ADMIN_EMAIL, "name": "", "role": "viewer"}
+    pages.add("add an account, taken", site.post("/admin/accounts", taken), 422)
+    link_page = site.post("/admin/accounts", {"email": "newcomer@example.com", "role": "viewer"})
+    pages.add(
+        "the set-password link",
+        link_page,
+        shows=Shows(
+            literal=(
+                re.search(
+                    r'class="password-link">([^<]+)<', link_page.get_data(as_text=True)
+                ).group(1),
+            )
+        ),
+    )
+    link = re.search(
+        r"http://localhost(/set-password/[^<]+)<", link_page.get_data(as_text=True)
+    ).group(1)
+    newcomer = site.app.test_client()
+    newcomer.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    form = newcomer.get(link)
+    pages.add("set-password page", form)
+    bad = {
+        "password": "123456789012",
+        "confirm": "123456789012",
+        "csrf_token": csrf_token_from(form.get_data(as_text=True)),
+    }
+    pages.add("set-password, weak", newcomer.post(link, data=bad))
+    pages.add("set-password, bad link", newcomer.get("/set-password/nope"), 404)
+    weak = {"current": ADMIN_PASSWORD, "password": "            ", "confirm": "x"}
+    pages.add("account page, errors", site.post("/account/password", weak), 422)
+    action("account: end other sessions", "/account/sessions/end-others")
+    enrol = client.get("/account/second-factor")
+    pages.add("account: enrolment", enrol)
+    secret = re.search(r'class="secret-key">([A-Z2-7 ]+)<', enrol.get_data(as_text=True)).group(1)
+    import pyotp
+
+    code = pyotp.TOTP(secret.replace(" ", "")).at(NOW)
+    pages.add("recovery codes", site.post("/account/second-factor", {"code": code}))
+    pages.add("account page, second factor on", client.get("/account"))
+
     # A signed-in user who is not (or no longer) an admin: 403. Their own browser's language.
     add_user(FORMER_ADMIN, ADMIN_PASSWORD, role="admin")
     former = site.app.test_client()
@@ -571,14 +629,54 @@ def render_states(site: Site, pages: Pages, monkeypatch) -> None:
     empty = anonymous.post("/login", data={"csrf_token": visitor.csrf_token()})
     pages.add("sign-in with empty fields", empty)
     pages.add("failed sign-in", visitor.login(ADMIN_EMAIL, "wrong password!"))
-    for _ in range(5):
-        locked = visitor.login(LOCKED_OUT, "wrong password!")
-    pages.add("locked out, 15 minutes", locked)
-    site.set_clock(NOW + 12 * 60)
-    pages.add("locked out, 3 minutes", visitor.login(LOCKED_OUT, "wrong password!"))
-    site.set_clock(NOW + 14 * 60 + 30)
-    pages.add("locked out, 1 minute", visitor.login(LOCKED_OUT, "wrong password!"))
-    site.set_clock(NOW)
+    for _ in range(6):
+        slowed = visitor.login(LOCKED_OUT, "wrong password!")
+    pages.add("slowed down, seconds", slowed)
+    pages.add("signed out when idle", anonymous.get("/login?idle=1"))
+    limited = site.app.test_client()
+    limited.environ_base.update(HTTP_ACCEPT_LANGUAGE=language, REMOTE_ADDR="198.51.100.77")
+    site.app.config["SIGN_IN_CLIENT_LIMIT"] = "10 per minute"
+    for n in range(11):
+        answer = AuthActions(limited).login(f"guess{n}@example.com", "wrong password!")
+    site.app.config["SIGN_IN_CLIENT_LIMIT"] = "100000 per minute"
+    pages.add("too many from one address", answer, 429)
+
+    # The steps after the password: a second-factor code (wrong), a new password (weak), the
+    # enrolment a site that requires one asks for.
+    from billing_admin.models import AdminAccount
+    from tests.helpers import TOTP_SECRET
+
+    add_user("second-factor@example.com", ADMIN_PASSWORD, role="admin")
+    db.session.rollback()
+    account = db.session.scalar(
+        sa.select(AdminAccount).join(User).where(User.email == "second-factor@example.com")
+    )
+    account.totp_secret, account.must_change_password = TOTP_SECRET, True
+    db.session.commit()
+    stepper = site.app.test_client()
+    stepper.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    steps = AuthActions(stepper)
+    steps.login("second-factor@example.com")
+    weak = {"password": "aaaaaaaaaaaa", "confirm": "aaaaaaaaaaab"}
+    token = csrf_token_from(stepper.get("/login/new-password").get_data(as_text=True))
+    pages.add(
+        "new password, weak",
+        stepper.post("/login/new-password", data={**weak, "csrf_token": token}),
+    )
+    good = {"password": "amber kettle orbit", "confirm": "amber kettle orbit", "csrf_token": token}
+    stepper.post("/login/new-password", data=good)
+    pages.add("second-factor code page", stepper.get("/login/code"))
+    pages.add("wrong code", steps.code("000000"))
+    site.app.config["REQUIRE_SECOND_FACTOR"] = True
+    enroller = site.app.test_client()
+    enroller.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    add_user("enrol@example.com", ADMIN_PASSWORD, role="viewer")
+    AuthActions(enroller).login("enrol@example.com")
+    page = enroller.get("/login/second-factor")
+    pages.add("enrolment at sign-in", page)
+    wrong = {"code": "000000", "csrf_token": csrf_token_from(page.get_data(as_text=True))}
+    pages.add("enrolment, wrong code", enroller.post("/login/second-factor", data=wrong))
+    site.app.config["REQUIRE_SECOND_FACTOR"] = False
 
     # Signing out, with the browser asking for the language (the account's choice is gone with
     # the session; the sign-in page follows the browser).
@@ -643,22 +741,30 @@ def test_every_page_shows_only_its_language(site, language, monkeypatch):
     assert not problems, f"{len(problems)} strings in the wrong language:\n" + "\n".join(problems)
 
 
-def test_the_lockout_message_counts_minutes_in_russian(client, set_clock):
-    """1 минуту, 3 минуты, 15 минут: Russian's plural forms."""
-    set_clock(NOW)
+def test_the_wait_message_counts_seconds_in_russian(app, client, set_clock):
+    """1 секунду, 2 секунды, 5 секунд: Russian's plural forms."""
+    app.config["SIGN_IN_CLIENT_LIMIT"] = "100000 per minute"
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
     visitor = AuthActions(client)
-    for _ in range(4):
-        visitor.login(LOCKED_OUT, "wrong password!")
-    messages = []
-    for at in (NOW, NOW + 12 * 60, NOW + 14 * 60 + 30):
+
+    def attempt(at: int) -> str:
         set_clock(at)
         html = visitor.login(LOCKED_OUT, "wrong password!").get_data(as_text=True)
-        messages.append(re.search(r'role="alert">([^<]*)<', html).group(1))
+        match = re.search(r'role="alert">([^<]*)<', html)
+        return match.group(1) if match else ""
+
+    for _ in range(5):
+        attempt(NOW)  # five free failures
+    messages = [attempt(NOW)]  # waits 1 s
+    attempt(NOW + 10)  # the sixth failure: 2 s
+    messages.append(attempt(NOW + 10))
+    attempt(NOW + 20)  # the seventh: 4 s
+    attempt(NOW + 30)  # the eighth: 8 s
+    messages.append(attempt(NOW + 33))
     assert [m.rsplit(" ", 2)[-2:] for m in messages] == [
-        ["15", "минут."],
-        ["3", "минуты."],
-        ["1", "минуту."],
+        ["1", "секунду."],
+        ["2", "секунды."],
+        ["5", "секунд."],
     ], messages
 
 

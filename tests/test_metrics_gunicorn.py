@@ -58,6 +58,7 @@ def gunicorn(tmp_path):
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'app.sqlite3'}",
         SECRET_KEY=secrets.token_hex(32),
+        TRUSTED_HOSTS="127.0.0.1",  # production mode requires it (docs/deploy.md)
         FLASK_APP="wsgi",
         INSTANCE_PATH=str(tmp_path / "instance"),
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),

@@ -55,7 +55,7 @@ def test_a_valid_form_creates_the_plan_and_audits_it(admin_client):
     }
     assert plan.features == ["GPT-4o", "Claude 4.5 Sonnet"]
     assert (plan.display_order, plan.is_active, plan.plan_extra_metadata) == (3, True, None)
-    entry = db.session.scalars(sa.select(AuditLog)).one()
+    entry = db.session.scalars(sa.select(AuditLog).where(AuditLog.entity_type == "plan")).one()
     assert (entry.action, entry.actor, entry.entity_id) == (
         "plan_created",
         "admin@example.com",
@@ -200,5 +200,5 @@ def test_minus_zero_is_stored_as_zero(admin_client):
     assert post_new(admin_client, price="-0").status_code == 302
     db.session.rollback()
     assert str(db.session.get(Plan, "team").price) == "0.00"
-    entry = db.session.scalars(sa.select(AuditLog)).one()
+    entry = db.session.scalars(sa.select(AuditLog).where(AuditLog.entity_type == "plan")).one()
     assert entry.changes["price"]["new"] == "0.00"

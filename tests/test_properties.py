@@ -268,7 +268,9 @@ def test_any_plan_form_gives_field_errors_or_a_stored_valid_plan(admin_client):
         assert len(after["plans"]) == len(before["plans"]) + 1
         assert len(after["audit"]) == len(before["audit"]) + 1
         plan = db.session.get(Plan, plan_id)
-        entry = db.session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first()
+        entry = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.entity_type == "plan").order_by(AuditLog.id.desc())
+        ).first()
         assert (entry.action, entry.entity_id) == ("plan_created", plan_id)
         assert plan_errors(spec_of(plan)) == {}
         assert plan.name == form["name"].strip()

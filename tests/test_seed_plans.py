@@ -276,6 +276,7 @@ def run_seed_process(database_url: str) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
+        "TRUSTED_HOSTS": "localhost",
         "FLASK_APP": "wsgi",
     }
     return subprocess.Popen(

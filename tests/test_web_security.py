@@ -121,7 +121,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, admin, auth):
 
 
 def test_production_sends_hsts_and_secure_cookies(app, app_factory):
-    prod = app_factory(TESTING=False)
+    prod = app_factory(TESTING=False, TRUSTED_HOSTS=["localhost"])
     client = prod.test_client()
     response = client.get("/login")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
@@ -225,3 +225,110 @@ def test_nul_characters_are_refused_with_400_not_500(admin_client, method, path,
     assert response.status_code == 400
     body = response.get_data(as_text=True)
     assert "Text must not contain NUL characters." in body
+
+
+# -- Finding 4: the Host header ----------------------------------------------------------------
+
+
+def test_an_untrusted_host_header_is_refused_not_reflected(admin_client):
+    """Before issue 15, `GET /admin` answered 308 to http://evil.example/admin/."""
+    response = admin_client.get("/admin", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert "evil.example" not in response.headers.get("Location", "")
+    assert "evil.example" not in response.get_data(as_text=True)
+    assert admin_client.get("/admin").headers["Location"] == "http://localhost/admin/"
+
+
+def test_trusted_hosts_are_required_in_production_and_read_from_the_environment(
+    monkeypatch, database_url, app_factory
+):
+    from billing_admin.config import ConfigError
+
+    monkeypatch.delenv("TRUSTED_HOSTS", raising=False)
+    with pytest.raises(ConfigError, match="TRUSTED_HOSTS is not set"):
+        make_app(database_url, TESTING=False)
+    monkeypatch.setenv("TRUSTED_HOSTS", "admin.example.com, .billing.example.com")
+    app = app_factory(TESTING=False)  # its connections are closed after the test
+    assert app.config["TRUSTED_HOSTS"] == ["admin.example.com", ".billing.example.com"]
+    client = app.test_client()
+    assert client.get("/healthz", headers={"Host": "admin.example.com"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "x.billing.example.com"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "localhost"}).status_code == 400
+
+
+def test_the_proxy_may_set_host_and_prefix_only_when_configured(app, app_factory, admin):
+    forwarded = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Prefix": "/evil"}
+    plain = app_factory(TRUSTED_PROXIES=1)
+    response = plain.test_client().get("/admin", headers=forwarded)
+    assert response.headers["Location"] == "http://localhost/admin/"
+    trusting = app_factory(
+        TRUSTED_PROXIES=1,
+        TRUSTED_PROXY_HOST=True,
+        TRUSTED_PROXY_PREFIX=True,
+        TRUSTED_HOSTS=["admin.example.com"],
+    )
+    headers = {"X-Forwarded-Host": "admin.example.com", "X-Forwarded-Prefix": "/billing"}
+    response = trusting.test_client().get("/admin", headers=headers)
+    assert response.headers["Location"] == "http://admin.example.com/billing/admin/"
+    # A forwarded host is still checked against TRUSTED_HOSTS.
+    assert trusting.test_client().get("/admin", headers=forwarded).status_code == 400
+
+
+# -- Finding 5: the body limit, and no body read before the guard --------------------------------
+
+
+class CountingInput:
+    """A request body that records how much of it the app read."""
+
+    def __init__(self, size: int):
+        self.size, self.read_bytes = size, 0
+
+    def read(self, n=-1):
+        n = self.size - self.read_bytes if n is None or n < 0 else n
+        n = min(n, self.size - self.read_bytes)
+        self.read_bytes += n
+        return b"a" * n
+
+    def readline(self, limit=-1):
+        return self.read(limit if limit and limit > 0 else 65536)
+
+
+def multipart_environ(path: str, size: int, body: CountingInput) -> dict:
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "CONTENT_TYPE": "multipart/form-data; boundary=x",
+        "CONTENT_LENGTH": str(size),
+        "wsgi.input": body,
+    }
+
+
+def test_an_anonymous_upload_is_refused_before_its_body_is_read(app, client):
+    size = 200 * 1024 * 1024
+    body = CountingInput(size)
+    response = client.open(environ_overrides=multipart_environ("/admin/plans/new", size, body))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert body.read_bytes == 0
+
+
+def test_bodies_over_1_mib_are_refused_with_413(app, client):
+    assert app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+    size = 2 * 1024 * 1024
+    body = CountingInput(size)
+    response = client.open(environ_overrides=multipart_environ("/login", size, body))
+    assert response.status_code == 413
+    assert body.read_bytes == 0
+
+
+# -- Finding 6: the cookie name ----------------------------------------------------------------
+
+
+def test_production_session_cookie_is_host_prefixed(app, app_factory, admin):
+    prod = app_factory(TESTING=False, TRUSTED_HOSTS=["localhost"])
+    assert prod.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    client = prod.test_client()
+    cookie = client.get("/login").headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=")
+    assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
+    assert app.config["SESSION_COOKIE_NAME"] == "session"  # tests and development: plain http

@@ -6,8 +6,11 @@ import sqlalchemy as sa
 
 from billing_admin.extensions import db
 from billing_admin.models import AuditLog
-from billing_admin.models.audit import AUDIT_ACTIONS
+from billing_admin.models.audit import AUDIT_ACTIONS, PLAN_ACTIONS, SECURITY_ACTIONS
 from billing_admin.pagination import Page
+
+# ?kind=: plan changes, or security events (sign-ins, accounts, tokens, refusals).
+KINDS = {"plans": PLAN_ACTIONS, "security": SECURITY_ACTIONS}
 
 
 @dataclass(frozen=True)
@@ -15,26 +18,28 @@ class AuditFilters:
     action: str = ""
     plan: str = ""
     actor: str = ""
+    kind: str = ""
 
     @classmethod
     def from_args(cls, args) -> "AuditFilters":
-        """Filters from a query string; an unknown action is ignored rather than an error."""
+        """Filters from a query string; an unknown action or kind is ignored, not an error."""
         action = args.get("action", "")
+        kind = args.get("kind", "")
         return cls(
             action=action if action in AUDIT_ACTIONS else "",
             plan=args.get("plan", "").strip()[:64],
             actor=args.get("admin", "").strip()[:255],
+            kind=kind if kind in KINDS else "",
         )
 
     def as_args(self) -> dict[str, str]:
-        return {
-            k: v
-            for k, v in {"action": self.action, "plan": self.plan, "admin": self.actor}.items()
-            if v
-        }
+        values = {"kind": self.kind, "action": self.action, "plan": self.plan, "admin": self.actor}
+        return {k: v for k, v in values.items() if v}
 
 
 def _filtered(query, filters: AuditFilters):
+    if filters.kind:
+        query = query.where(AuditLog.action.in_(KINDS[filters.kind]))
     if filters.action:
         query = query.where(AuditLog.action == filters.action)
     if filters.plan:

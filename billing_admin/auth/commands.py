@@ -5,6 +5,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from billing_admin.accounts.service import list_accounts
 from billing_admin.auth.service import AdminError, bootstrap_admin, create_or_promote_admin
 from billing_admin.auth.tokens import (
     TokenError,
@@ -17,24 +18,61 @@ from billing_admin.formatting import iso_timestamp
 
 
 @click.command("create-admin")
-@click.option("--email", required=True, help="The admin's email (the sign-in name).")
+@click.option("--email", required=True, help="The account's email (the sign-in name).")
 @click.option("--name", help="Display name (default: the part of the email before @).")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "viewer"]),
+    default="admin",
+    show_default=True,
+    help="admin: everything; viewer: read-only.",
+)
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input, not a prompt."
 )
 @with_appcontext
 @database_errors_in_one_line
-def create_admin_command(email: str, name: str | None, password_stdin: bool):
-    """Create an admin, or make an existing user an admin, with a new password."""
+def create_admin_command(email: str, name: str | None, role: str, password_stdin: bool):
+    """Create an account, or give an existing user one, with a new password and a role."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user, outcome = create_or_promote_admin(email, password, name)
+        user, outcome = create_or_promote_admin(email, password, name, role=role)
     except AdminError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{outcome} admin {user.email}")
+    click.echo(f"{outcome} {role} {user.email}")
+
+
+@click.command("list-accounts")
+@with_appcontext
+@database_errors_in_one_line
+def list_accounts_command():
+    """Every dashboard account: role, status, second factor and last sign-in."""
+    accounts = list_accounts()
+    if not accounts:
+        click.echo("no accounts")
+        return
+    rows = [("EMAIL", "ROLE", "STATUS", "SECOND FACTOR", "LAST SIGN-IN")] + [
+        (
+            row.user.email,
+            row.role or "",
+            row.status,
+            "on" if row.has_second_factor else "off",
+            iso_timestamp(row.last_sign_in_at) if row.last_sign_in_at else "never",
+        )
+        for row in accounts
+    ]
+    _table(rows)
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 @click.command("bootstrap-admin")
@@ -50,9 +88,7 @@ def bootstrap_admin_command():
     click.echo("  First run: an admin was created. Sign in with")
     click.echo(f"    email:    {user.email}")
     click.echo(f"    password: {password}")
-    click.echo(
-        "  This password is shown once. Change it with: flask create-admin --email " + user.email
-    )
+    click.echo("  This password is shown once; you will choose your own at the first sign-in.")
     click.echo("")
 
 
@@ -90,11 +126,7 @@ def list_api_tokens_command():
         )
         for t in tokens
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    _table(rows)
 
 
 @click.command("revoke-api-token")
@@ -112,6 +144,7 @@ def revoke_api_token_command(name: str):
 
 AUTH_COMMANDS = (
     create_admin_command,
+    list_accounts_command,
     bootstrap_admin_command,
     create_api_token_command,
     list_api_tokens_command,

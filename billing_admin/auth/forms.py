@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from billing_admin.auth.passwords import MAX_PASSWORD_LENGTH
 
@@ -10,4 +10,40 @@ class LoginForm(FlaskForm):
     email = EmailField(lazy_gettext("Email"), validators=[DataRequired(), Length(max=255)])
     password = PasswordField(
         lazy_gettext("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+
+
+class CodeForm(FlaskForm):
+    """A code from the authenticator app (six digits) or a recovery code."""
+
+    code = StringField(
+        lazy_gettext("Code"),
+        validators=[DataRequired(), Length(max=64)],
+        description=lazy_gettext(
+            "The six digits your authenticator app shows, or one of your recovery codes."
+        ),
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        lazy_gettext("New password"),
+        validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+        description=lazy_gettext(
+            "At least 12 characters, hard to guess: a few unrelated words work well."
+        ),
+    )
+    confirm = PasswordField(
+        lazy_gettext("New password again"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=lazy_gettext("The two passwords are not the same.")),
+        ],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField(
+        lazy_gettext("Current password"),
+        validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
     )

@@ -1,53 +1,139 @@
 """One guard in front of every route: secure by default.
 
-Every endpoint needs a signed-in admin unless it is listed in PUBLIC_ENDPOINTS, so a route added
-later cannot forget its protection (tests/test_access_guard.py walks the URL map to prove it).
+Every endpoint needs a signed-in account unless it is listed in PUBLIC_ENDPOINTS, and what the
+account may do is decided here from its role and the request's method, so a route added later
+cannot forget its protection (tests/test_access_guard.py walks the URL map to prove it):
 
-- Pages: anonymous → redirect to sign-in with ``next``; signed in but not admin → 403.
-- ``/api/``: read-only (other methods → 405); a Bearer token or an admin's session; else a JSON
-  401 with ``WWW-Authenticate: Bearer``, or 403.
-- ``/metrics`` (METRICS_ENDPOINTS): for the monitoring system, not for people: allowed from the
-  networks in ``METRICS_ALLOW`` or with ``METRICS_TOKEN`` (metrics_access.py), else 403 for
-  everyone, admins included.
+- **admin**: everything.
+- **viewer**: read-only. Every GET page (search, CSV, the read-only API) except routes marked
+  ``@admin_only``; no POST, PUT, PATCH or DELETE except on routes marked ``@self_service``
+  (the account's own password, second factor, sessions, language, and signing out).
+- Anonymous: pages redirect to sign-in with ``next``; the API answers a JSON 401.
+- Signed in without dashboard access (e.g. demoted by the platform): 403.
+
+Every 403 the guard gives is written to the audit log (``access_denied``).
+
+``/api/``: read-only for everyone today (other methods → 405); a Bearer token or the session.
+Role rules for the API are in ``_api_role_check``, apart from the token and method handling.
+
+``/metrics`` (METRICS_ENDPOINTS) is for the monitoring system, not for people: allowed from the
+networks in ``METRICS_ALLOW`` or with ``METRICS_TOKEN`` (metrics_access.py), else 403 for
+everyone, admins included (not audited: no account is involved).
 """
 
-from flask import g, redirect, request, url_for
+from collections.abc import Callable
+
+from flask import current_app, g, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, MethodNotAllowed, Unauthorized
 
+from billing_admin.audit.service import ANONYMOUS, Actor, record_event
 from billing_admin.auth.metrics_access import metrics_access
 from billing_admin.auth.tokens import NOT_AUTHENTICATED, check_bearer
 
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "health.healthz"})
-# Neither public nor for admins: the monitoring system's, by network or token.
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "auth.login",
+        "health.healthz",
+        # The steps of a sign-in in progress; each view requires the pending sign-in its own
+        # step belongs to (auth/service.py: pending_user), and a set-password link's token.
+        "auth.second_factor",
+        "auth.new_password",
+        "auth.enrol",
+        "accounts.set_password",
+    }
+)
+# Neither public nor for accounts: the monitoring system's, by network or token.
 METRICS_ENDPOINTS = frozenset({"metrics.scrape"})
-# Open to anyone signed in, admin or not: a user demoted while signed in can still sign out.
+# Open to anyone signed in, whatever their role (even none): a user demoted while signed in can
+# still sign out.
 SIGNED_IN_ENDPOINTS = frozenset({"auth.logout"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 API_METHODS = ("GET", "HEAD", "OPTIONS")
+
+SELF_SERVICE = "self_service"
+ADMIN_ONLY = "admin_only"
+
+
+def self_service(view: Callable) -> Callable:
+    """Marks a view any signed-in account may use with any method: it changes only the
+    account's own settings (password, second factor, sessions, language)."""
+    view.access = SELF_SERVICE
+    return view
+
+
+def admin_only(view: Callable) -> Callable:
+    """Marks a view only admins may use, even to read (account management)."""
+    view.access = ADMIN_ONLY
+    return view
+
+
+def route_access(endpoint: str | None) -> str | None:
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return getattr(view, "access", None)
 
 
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def require_admin():
+def allowed(role: str | None, method: str, endpoint: str) -> bool:
+    """May an account with ``role`` use ``endpoint`` with ``method``? (Pages; and the API
+    through ``_api_role_check``.)"""
+    if role == "admin" or endpoint in SIGNED_IN_ENDPOINTS:
+        return True
+    if role != "viewer":
+        return False
+    access = route_access(endpoint)
+    if access == SELF_SERVICE:
+        return True
+    if access == ADMIN_ONLY:
+        return False
+    return method in READ_METHODS
+
+
+def require_access():
     if request.endpoint in METRICS_ENDPOINTS:
         return _require_metrics_access()
     if is_api_request():
-        return _require_api_admin()
+        return _require_api_access()
     if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
         return None  # unrouted requests fall through to their 404/405
     if not current_user.is_authenticated:
-        target = request.full_path if request.query_string else request.path
-        return redirect(url_for("auth.login", next=target))
-    if not current_user.is_admin and request.endpoint not in SIGNED_IN_ENDPOINTS:
-        raise Forbidden(gettext("You need an admin account to see this page."))
+        if g.get("session_ended_idle"):
+            return redirect(url_for("auth.login", next=_here(), idle=1))
+        return redirect(url_for("auth.login", next=_here()))
+    if not allowed(current_user.dashboard_role, request.method, request.endpoint):
+        _deny(current_user, gettext("Your account may not do this."))
     return None
 
 
-def _require_api_admin():
+def _here() -> str:
+    return request.full_path if request.query_string else request.path
+
+
+def _deny(user, description: str):
+    """403, written to the audit log first (its own unit of work)."""
+    actor = Actor.for_user(user) if user is not None else ANONYMOUS
+    record_event(
+        "access_denied",
+        "account",
+        user.id if user is not None else "",
+        actor=actor,
+        metadata={
+            "method": request.method,
+            "path": request.path[:200],
+            "role": getattr(user, "dashboard_role", None),
+            "address": request.remote_addr,
+        },
+    )
+    raise Forbidden(description)
+
+
+def _require_api_access():
     if request.method not in API_METHODS:
         raise MethodNotAllowed(
             valid_methods=list(API_METHODS), description="The API is read-only: use GET."
@@ -58,15 +144,27 @@ def _require_api_admin():
     if authorization:
         check = check_bearer(authorization)
         if check.user is None:
-            _refuse(check.status, check.detail)
+            if check.status == 403:
+                _deny(check.owner, check.detail)
+            raise Unauthorized(check.detail, www_authenticate=WWWAuthenticate("bearer"))
         g.api_user = check.user
-        return None
-    if not current_user.is_authenticated:
-        _refuse(NOT_AUTHENTICATED.status, NOT_AUTHENTICATED.detail)
-    if not current_user.is_admin:
-        raise Forbidden("An admin account is needed.")
-    g.api_user = current_user
+    elif not current_user.is_authenticated:
+        raise Unauthorized(NOT_AUTHENTICATED.detail, www_authenticate=WWWAuthenticate("bearer"))
+    else:
+        g.api_user = current_user
+    _api_role_check(g.api_user)
     return None
+
+
+def _api_role_check(user) -> None:
+    """Admins: everything the API offers. Viewers: reading only (a write method is refused
+    here whatever the API allows later). Anyone else: 403."""
+    role = user.dashboard_role
+    if role == "admin":
+        return
+    if role == "viewer" and request.method in READ_METHODS:
+        return
+    _deny(user, "An admin account is needed." if role is None else "Viewers may only read.")
 
 
 def _require_metrics_access():
@@ -79,9 +177,3 @@ def _require_metrics_access():
             )
         )
     return None
-
-
-def _refuse(status: int, detail: str):
-    if status == 403:
-        raise Forbidden(detail)
-    raise Unauthorized(detail, www_authenticate=WWWAuthenticate("bearer"))

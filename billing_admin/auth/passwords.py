@@ -9,10 +9,19 @@ the stored hash, so changing the profile never locks anyone out; hashes are upgr
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from flask_babel import ngettext
+from flask_babel import gettext, ngettext
+from zxcvbn import zxcvbn
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # bounds the work one sign-in can ask of the server
+# zxcvbn's scores run 0-4; 3 is "safely unguessable: moderate protection from offline
+# slow-hash scenario" (about 10^8 guesses or more), its authors' advice for a password policy.
+MIN_STRENGTH_SCORE = 3
+# zxcvbn's matching grows faster than linearly with length; it looks at the first 72 characters
+# (its own default), which is plenty to judge a password.
+STRENGTH_CHECKED_LENGTH = 72
+# Words anyone would try first against this site, besides the account's own email and name.
+SITE_WORDS = ("billing", "admin", "billingadmin", "billing admin", "dashboard", "password")
 
 
 def _hasher() -> tuple[PasswordHasher, str]:
@@ -26,8 +35,23 @@ def _hasher() -> tuple[PasswordHasher, str]:
     return cached
 
 
-def password_problem(password: str) -> str | None:
-    """What is wrong with a new password, in the request's language (English in a command)."""
+def context_words(email: str = "", name: str = "") -> list[str]:
+    """What a guesser knows about an account: its email, the parts of it, its name."""
+    local, _, domain = email.lower().partition("@")
+    words = [email.lower(), local, *domain.split("."), name.lower(), *name.lower().split()]
+    return [word for word in dict.fromkeys(words) if len(word) >= 3] + list(SITE_WORDS)
+
+
+def password_problem(password: str, *, email: str = "", name: str = "") -> str | None:
+    """What is wrong with a new password, in the request's language (English in a command).
+
+    The one rule for every place a password is set (the command line, set-password links, the
+    account page): 12 to 1,024 characters, not only whitespace, and not guessable: zxcvbn (the
+    Python port of Dropbox's estimator, with its lists of common passwords, names and words)
+    must score it 3 or more with the account's email and name and this site's words as known
+    context, so ``aaaaaaaaaaaa``, ``123456789012`` and ``admin@example.com1`` are refused."""
+    if not password.strip():
+        return gettext("Password must not be only spaces.")
     if len(password) < MIN_PASSWORD_LENGTH:
         return ngettext(
             "Password must be at least %(num)s character.",
@@ -39,6 +63,21 @@ def password_problem(password: str) -> str | None:
             "Password must be at most %(num)s character.",
             "Password must be at most %(num)s characters.",
             MAX_PASSWORD_LENGTH,
+        )
+    strength = zxcvbn(
+        password[:STRENGTH_CHECKED_LENGTH],
+        user_inputs=context_words(email, name),
+        max_length=STRENGTH_CHECKED_LENGTH,
+    )
+    if strength["score"] < MIN_STRENGTH_SCORE:
+        if any(match.get("dictionary_name") == "user_inputs" for match in strength["sequence"]):
+            return gettext(
+                "Password is too easy to guess: it is built on your email, your name or this "
+                "site's name. Use a few unrelated words."
+            )
+        return gettext(
+            "Password is too easy to guess (a common password, a pattern or a repeated "
+            "character). Use a few unrelated words."
         )
     return None
 

@@ -9,7 +9,9 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 
+from billing_admin.audit.service import ANONYMOUS, Actor, record, record_event
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
 from billing_admin.models import ApiToken, User
@@ -30,6 +32,7 @@ class BearerCheck:
     user: User | None
     status: int = 200
     detail: str = ""
+    owner: User | None = None  # the token's owner when it is refused with 403
 
 
 NOT_AUTHENTICATED = BearerCheck(None, 401, "Not authenticated")
@@ -37,6 +40,9 @@ NOT_AUTHENTICATED = BearerCheck(None, 401, "Not authenticated")
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+COMMAND_LINE = Actor("flask command line")
 
 
 def create_api_token(name: str, admin_email: str) -> tuple[ApiToken, str]:
@@ -52,6 +58,14 @@ def create_api_token(name: str, admin_email: str) -> tuple[ApiToken, str]:
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     api_token = ApiToken(name=name, user=user, token_hash=hash_token(token))
     db.session.add(api_token)
+    db.session.flush()
+    record(
+        "token_created",
+        "api_token",
+        api_token.id,
+        actor=COMMAND_LINE,
+        metadata={"name": name, "email": user.email},
+    )
     db.session.commit()
     return api_token, token
 
@@ -69,6 +83,13 @@ def revoke_api_token(name: str) -> ApiToken:
         raise TokenError(f"no token named '{name}'")
     if api_token.revoked_at is None:
         api_token.revoked_at = now_epoch()
+        record(
+            "token_revoked",
+            "api_token",
+            api_token.id,
+            actor=COMMAND_LINE,
+            metadata={"name": name, "email": api_token.user.email},
+        )
         db.session.commit()
     return api_token
 
@@ -85,9 +106,17 @@ def check_bearer(authorization: str) -> BearerCheck:
     if api_token is None:
         return NOT_AUTHENTICATED
     if api_token.revoked_at is not None:
+        # Someone still holds a revoked token: worth an entry in the audit log each time.
+        record_event(
+            "revoked_token_used",
+            "api_token",
+            api_token.id,
+            actor=ANONYMOUS,
+            metadata={"name": api_token.name, "address": _address()},
+        )
         return BearerCheck(None, 401, "Token revoked")
     if not api_token.user.is_admin:
-        return BearerCheck(None, 403, "The token's owner is not an admin")
+        return BearerCheck(None, 403, "The token's owner is not an admin", owner=api_token.user)
     user, now = api_token.user, now_epoch()
     if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_RESOLUTION:
         start_write()
@@ -96,3 +125,7 @@ def check_bearer(authorization: str) -> BearerCheck:
         )
         db.session.commit()
     return BearerCheck(user)
+
+
+def _address() -> str | None:
+    return request.remote_addr if has_request_context() else None

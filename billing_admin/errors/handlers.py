@@ -4,11 +4,13 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import get_locale, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
     InternalServerError,
+    SecurityError,
     ServiceUnavailable,
     default_exceptions,
 )
@@ -109,6 +111,31 @@ def render_error(error: HTTPException):
     return body, error.code, headers
 
 
+LIMIT_STORE_UNAVAILABLE = N_(
+    "Signing in is unavailable for a moment (the sign-in limit store does not answer). "
+    "Nothing was changed; try again in a moment."
+)
+
+
+def render_limit_store_unavailable(error: RedisError):
+    """Redis (RATELIMIT_STORAGE_URI) did not answer: sign-in fails closed with a 503 rather than
+    go on without its per-client limit; logged, no traceback to the client."""
+    current_app.logger.error(
+        "rate-limit storage unavailable on %s %s: %s", request.method, request.path, error
+    )
+    return render_error(ServiceUnavailable(gettext(LIMIT_STORE_UNAVAILABLE)))
+
+
+def render_untrusted_host(error: SecurityError):
+    """A Host header not in TRUSTED_HOSTS. No URL can be built for such a request (nor should
+    one be: it would carry the host), so a plain text answer, the same in every language."""
+    return (
+        "400 Bad Request: this host name is not served here.\n",
+        400,
+        {"Content-Type": "text/plain; charset=utf-8"},
+    )
+
+
 def render_csrf_error(error: CSRFError):
     return render_error(BadRequest(gettext(CSRF_EXPIRED)))
 
@@ -169,4 +196,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DBAPIError, render_database_unavailable)
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(CSRFError, render_csrf_error)
+    app.register_error_handler(SecurityError, render_untrusted_host)
+    app.register_error_handler(RedisError, render_limit_store_unavailable)
     app.register_error_handler(InternalServerError, render_internal_error)

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from billing_admin.auth.guard import self_service
 from billing_admin.auth.redirects import safe_next
 from billing_admin.i18n.service import UnknownLanguage, set_language
 
@@ -13,6 +14,7 @@ bp = Blueprint("language", __name__)
 
 
 @bp.post("/account/language")
+@self_service
 def switch():
     try:
         set_language(current_user._get_current_object(), request.form.get("locale", ""))

@@ -40,11 +40,14 @@ DATABASE_ERRORS = Counter(
 )
 SIGN_INS = Counter(
     "billing_admin_sign_ins",
-    "Sign-in attempts by outcome: success, failure (wrong email or password, or not an admin), "
-    "locked_out (refused while, or because now, the account is locked out).",
+    "Sign-in steps by outcome: success (signed in), failure (a wrong email, password or code, "
+    "or no dashboard access), throttled (refused unchecked: the account's delay or the "
+    "client's limit; auth/throttle.py).",
     ["outcome"],
 )
-SIGN_IN_OUTCOMES = ("success", "failure", "locked_out")
+SIGN_IN_OUTCOMES = ("success", "failure", "throttled")
+# auth/service.py's words for the outcomes (audit actions sign_in_<outcome>) → the metric's.
+_OUTCOME_LABELS = {"succeeded": "success", "failed": "failure", "throttled": "throttled"}
 DATABASE_ERROR_KINDS = ("unavailable", "error")
 
 # Every series exists from the start (at 0), so a rate() over it works before the first event.
@@ -54,9 +57,10 @@ for _kind in DATABASE_ERROR_KINDS:
     DATABASE_ERRORS.labels(_kind)
 
 
-def count_sign_in(*, succeeded: bool, locked_out: bool = False) -> None:
-    """One sign-in attempt that reached the password check or the lockout."""
-    SIGN_INS.labels("success" if succeeded else "locked_out" if locked_out else "failure").inc()
+def count_sign_in(outcome: str) -> None:
+    """One sign-in step's outcome as auth/service.py records it: ``succeeded``, ``failed`` or
+    ``throttled``."""
+    SIGN_INS.labels(_OUTCOME_LABELS[outcome]).inc()
 
 
 def count_database_error(kind: str) -> None:

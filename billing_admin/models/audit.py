@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
 
-AUDIT_ACTIONS = (
+PLAN_ACTIONS = (
     "plan_created",
     "plan_updated",
     "plan_deleted",
@@ -30,6 +30,27 @@ TABLE = "billing_audit_log"
 # Columns outside the hash: the link to the user, which the database itself clears when the
 # user is deleted, and the hash itself. Every other column, including any added later, is hashed.
 UNHASHED_COLUMNS = frozenset({"user_id", "entry_hash"})
+# Security events (entity_type "account", "api_token" or "sign_in"; docs/security.md).
+SECURITY_ACTIONS = (
+    "sign_in_succeeded",
+    "sign_in_failed",
+    "sign_in_throttled",
+    "signed_out",
+    "sessions_ended",
+    "password_changed",
+    "second_factor_enrolled",
+    "second_factor_reset",
+    "recovery_code_used",
+    "account_created",
+    "account_changed",
+    "account_disabled",
+    "account_enabled",
+    "token_created",
+    "token_revoked",
+    "revoked_token_used",
+    "access_denied",
+)
+AUDIT_ACTIONS = PLAN_ACTIONS + SECURITY_ACTIONS
 
 
 class AuditLog(db.Model):

@@ -1,14 +1,18 @@
 import secrets
 import uuid
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
 
 USER_ROLES = ("admin", "user")
+
+if TYPE_CHECKING:
+    from billing_admin.models.admin_account import AdminAccount
 
 
 def new_id() -> str:
@@ -20,7 +24,7 @@ def new_session_token() -> str:
 
 
 class User(UserMixin, db.Model):
-    """A user of the chat platform; only role ``admin`` may use this dashboard."""
+    """A user of the chat platform. Who may use this dashboard, and how, is ``dashboard_role``."""
 
     __tablename__ = "user"
     __table_args__ = (sa.CheckConstraint("role IN ('admin', 'user')", name="role"),)
@@ -37,9 +41,34 @@ class User(UserMixin, db.Model):
     # The interface language this admin chose ("en", "ru"); None: follow the browser.
     locale: Mapped[str | None] = mapped_column(sa.String(8))
 
+    # The dashboard account (role, status, second factor), if this user has one.
+    account: Mapped["AdminAccount | None"] = relationship(lazy="joined", uselist=False)
+
+    @property
+    def dashboard_role(self) -> str | None:
+        """``admin``, ``viewer``, or None (no access to this dashboard).
+
+        An admin here must be an admin of the platform (``role == "admin"``, the original
+        system's rule), so a user the platform demotes loses the dashboard too. A platform admin
+        without an account row (made by the platform itself) is an admin, as before accounts
+        existed. A viewer needs an account row with role ``viewer``. A disabled account has no
+        access, whatever its roles."""
+        account = self.account
+        if account is not None and account.is_disabled:
+            return None
+        if self.role == "admin":
+            return account.role if account is not None else "admin"
+        if account is not None and account.role == "viewer":
+            return "viewer"
+        return None
+
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.dashboard_role == "admin"
+
+    @property
+    def has_dashboard_access(self) -> bool:
+        return self.dashboard_role is not None
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"

@@ -86,6 +86,9 @@ def _server_env(database_path: Path, instance_path: Path) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{database_path}",
         SECRET_KEY=secrets.token_hex(32),
         FLASK_APP="wsgi",
+        TRUSTED_HOSTS="127.0.0.1",
+        # The browser journeys enrol a second factor themselves (test_second_factor_journey).
+        REQUIRE_SECOND_FACTOR="0",
         # Keep the app's instance folder off the shared working tree.
         INSTANCE_PATH=str(instance_path),
     )

@@ -75,7 +75,7 @@ def test_wrong_password_is_refused_then_the_right_one_opens_the_dashboard(page, 
 
     # The session cookie is Secure (production) and still sticks on http://127.0.0.1, which
     # Chromium treats as a secure context.
-    (session,) = [c for c in page.context.cookies() if c["name"] == "session"]
+    (session,) = [c for c in page.context.cookies() if c["name"] == "__Host-session"]
     assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Lax"
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
@@ -560,3 +560,75 @@ def test_screenshots_of_the_main_pages(screenshot_server, new_page, sign_in):
         assert response.status == 200, path
         shot(name)
     assert not problems.console_errors
+
+
+# -- Second factor -----------------------------------------------------------------------------
+
+
+def test_second_factor_enrol_sign_out_sign_in_with_a_code_then_a_recovery_code(
+    new_page, live_server
+):
+    """A new admin turns on a second factor on /account, signs out, signs in with a code from
+    the app, then with a recovery code; a used recovery code is refused."""
+    import time
+
+    import pyotp
+
+    from tests.browser.conftest import _flask
+
+    email, password = "second-factor@example.com", "violet harbour signal"
+    _flask(live_server.env, "create-admin", "--email", email, "--password-stdin", stdin=password)
+    page, problems = new_page(live_server)
+
+    def sign_in_with_password():
+        page.goto("/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+
+    sign_in_with_password()
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    page.get_by_title("Signed in as").click()
+    expect(page.get_by_role("heading", name="Your account", level=1)).to_be_visible()
+    page.get_by_role("button", name="Set up a second factor").click()
+    expect(page.locator("figure.qr svg")).to_be_visible()
+    secret = page.locator("code.secret-key").inner_text().replace(" ", "")
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on the second factor").click()
+    expect(page.get_by_text("Your second factor is on.")).to_be_visible()
+    codes = page.locator("ul.recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+    page.get_by_role("button", name="I have saved them: continue").click()
+    expect(page.get_by_text("recovery codes left")).to_be_visible()
+    page.locator("nav").get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    # With a code from the app: the next step's code (one step of drift is allowed), since the
+    # step of the enrolment code cannot be used again.
+    sign_in_with_password()
+    expect(page.get_by_role("heading", name="Second factor")).to_be_visible()
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).at(time.time() + 30))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    page.locator("nav").get_by_role("button", name="Sign out").click()
+
+    # With a recovery code, once.
+    sign_in_with_password()
+    page.get_by_label("Code").fill(codes[0])
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    page.locator("nav").get_by_role("button", name="Sign out").click()
+    sign_in_with_password()
+    page.get_by_label("Code").fill(codes[0])
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "That code is not right, or it has been used already."
+    )
+    assert not problems.csp_violations, problems.csp_violations
+    used = query(
+        live_server,
+        "SELECT count(*) FROM recovery_code r JOIN user u ON u.id = r.user_id "
+        "WHERE u.email = ? AND r.used_at IS NOT NULL",
+        email,
+    )
+    assert used == [(1,)]
