@@ -12,7 +12,7 @@ from billing_admin.account.views import bp as account_bp
 from billing_admin.accounts.views import bp as accounts_bp
 from billing_admin.api.views import bp as api_bp
 from billing_admin.audit.views import bp as audit_bp
-from billing_admin.auth.guard import require_access
+from billing_admin.auth.guard import may, require_access
 from billing_admin.auth.views import bp as auth_bp
 from billing_admin.cli import register_commands
 from billing_admin.config import load_config
@@ -118,3 +118,5 @@ def register_blueprints(app: Flask) -> None:
     register_template_helpers(app)
     # A subscription status as the pages show it (badges, status counts, filters).
     app.add_template_filter(status_label, "subscription_status_label")
+    # Controls only for those the access guard would let use them.
+    app.add_template_global(may)

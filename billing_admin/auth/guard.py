@@ -95,6 +95,15 @@ def allowed(role: str | None, method: str, endpoint: str) -> bool:
     return method in READ_METHODS
 
 
+def may(endpoint: str, method: str = "POST") -> bool:
+    """Would this guard let the signed-in account use ``endpoint`` with ``method``? Pages show
+    only the controls it would allow (a viewer sees no Edit, Delete or Move), so the rule stays
+    in one place. A template global."""
+    if not current_user.is_authenticated:
+        return False
+    return allowed(current_user.dashboard_role, method, endpoint)
+
+
 def require_access():
     if request.endpoint in METRICS_ENDPOINTS:
         return _require_metrics_access()
