@@ -47,6 +47,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     make_private_folder(app.instance_path)
     load_config(app, test_config)
+    # JSON answers in UTF-8 as it is ("Анна", not "\u0410\u043d\u043d\u0430"): the
+    # Content-Type says charset=utf-8, and scripts and people read it as text.
+    app.json.ensure_ascii = False
     register_logging(app)
     register_proxy_fix(app)
     # Before every view, and before the CSRF check: the request's id and its metrics first (so

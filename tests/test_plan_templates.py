@@ -1,4 +1,4 @@
-"""Every template value against ../shared/REFERENCE.md, typed out here independently."""
+"""Every template value against docs/original-system.md, typed out here independently."""
 
 from dataclasses import replace
 from decimal import Decimal

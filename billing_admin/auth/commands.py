@@ -36,6 +36,12 @@ def create_admin_command(email: str, name: str | None, role: str, password_stdin
     """Create an account, or give an existing user one, with a new password and a role."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():
+        # No terminal to ask on (a script, a pipe, CI): getpass would warn and echo, and a
+        # missing answer would say only "Aborted!".
+        raise click.ClickException(
+            "no terminal to ask for the password on: pipe it in with --password-stdin"
+        )
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:

@@ -1,7 +1,6 @@
 """`flask seed-plans` and `flask move-to-current-price`: thin shells over plans/seeding.py and
 plans/price_moves.py."""
 
-import sys
 from decimal import Decimal
 
 import click
@@ -17,6 +16,7 @@ from billing_admin.plans.errors import PlanNotFound
 from billing_admin.plans.seeding import SeedError, seed_plans
 from billing_admin.plans.service import price_token
 from billing_admin.plans.validation import PlanValidationError
+from billing_admin.progress import progress_bar
 
 REFUSED_EXIT_CODE = 3
 
@@ -149,7 +149,7 @@ def _preview_lines(preview: price_moves.MovePreview) -> list[str]:
 
 
 def _run_with_progress(move_id: int, length: int) -> None:
-    with click.progressbar(length=length, label="moving", file=sys.stderr) as bar:
+    with progress_bar(length, "moving") as bar:
         move = price_moves.run_move(move_id, progress=bar.update)
     by_status = dict.fromkeys(price_moves.MOVED_STATUSES, 0)
     for counts in move.moved.values():

@@ -1,4 +1,4 @@
-"""Rules about changing a plan that has subscribers (REFERENCE.md, "Admin rules")."""
+"""Rules about changing a plan that has subscribers (docs/original-system.md, "Admin rules")."""
 
 from typing import Any
 

@@ -1,6 +1,6 @@
 """The standard plans `flask seed-plans` writes. Pure data: no database, no clock.
 
-Values are those of the original system (docs: ../shared/REFERENCE.md). Two deliberate changes:
+Values are those of the original system (docs/original-system.md). Two deliberate changes:
 annual and promotional prices are derived from the monthly plans so they cannot drift, and
 nothing here depends on the moment it is built. The promo's end date is the one such value; the
 template only says how long the promo lasts (``promo_days``) and seeding dates it from the

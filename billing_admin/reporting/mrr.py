@@ -2,8 +2,8 @@
 
 MRR = Σ over active subscriptions of the monthly value of the price each one pays (issue 12),
 with the original system's factors: a week's price × 4.33, a day's × 30, a year's ÷ 12
-(REFERENCE.md). Summed per currency, never across currencies; exact until rounded once to the
-cent (half up) where a figure is shown.
+(docs/original-system.md). Summed per currency, never across currencies; exact until rounded
+once to the cent (half up) where a figure is shown.
 """
 
 from collections import defaultdict

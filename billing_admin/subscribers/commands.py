@@ -1,11 +1,10 @@
 """`flask seed-demo`: a thin shell over subscribers/demo.py."""
 
-import sys
-
 import click
 from flask.cli import with_appcontext
 
 from billing_admin.db_errors import database_errors_in_one_line
+from billing_admin.progress import progress_bar
 from billing_admin.subscribers.demo import MAX_SUBSCRIPTIONS, DemoError, seed_demo
 
 
@@ -24,7 +23,7 @@ from billing_admin.subscribers.demo import MAX_SUBSCRIPTIONS, DemoError, seed_de
 def seed_demo_command(count: int, random_seed: int | None, if_empty: bool):
     """Add demo users and subscriptions spread over the plans, statuses and dates."""
     try:
-        with click.progressbar(length=count, label="subscriptions", file=sys.stderr) as bar:
+        with progress_bar(count, "subscriptions") as bar:
             report = seed_demo(
                 count, random_seed=random_seed, if_empty=if_empty, progress=bar.update
             )
