@@ -73,7 +73,13 @@ def make_app(url: str):
     from billing_admin import create_app
 
     return create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "LOG_LEVEL": "WARNING"}
+        {
+            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+            "REQUIRE_SECOND_FACTOR": False,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "benchmark",
+            "LOG_LEVEL": "WARNING",
+        }
     )
 
 

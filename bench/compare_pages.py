@@ -46,6 +46,8 @@ def main() -> None:
 
     app = create_app(
         {
+            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+            "REQUIRE_SECOND_FACTOR": False,
             "SQLALCHEMY_DATABASE_URI": URLS[args.engine],
             "SECRET_KEY": "benchmark-only-secret-key",
             "PASSWORD_HASH_PROFILE": "CHEAPEST",

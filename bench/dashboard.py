@@ -34,6 +34,8 @@ def main() -> None:
 
     app = create_app(
         {
+            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+            "REQUIRE_SECOND_FACTOR": False,
             "SQLALCHEMY_DATABASE_URI": database_url(args.engine, False),
             "SECRET_KEY": "benchmark",
             "LOG_LEVEL": "WARNING",

@@ -32,7 +32,14 @@ PORT = 5099
 
 
 def start_server(url: str, secret: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secret, "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": secret,
+        "LOG_LEVEL": "WARNING",
+        "TRUSTED_HOSTS": "127.0.0.1,localhost",
+        "REQUIRE_SECOND_FACTOR": "0",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{PORT}", "wsgi:app"],
         cwd=ROOT,
@@ -132,7 +139,15 @@ def main() -> None:
     from billing_admin.models import ApiToken, PlanSubscriptionCount
 
     url = database_url("postgresql", False)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret, "LOG_LEVEL": "WARNING"})
+    app = create_app(
+        {
+            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+            "REQUIRE_SECOND_FACTOR": False,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": secret,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     build(app)
     with app.app_context():
         db.session.execute(db.delete(ApiToken).where(ApiToken.name == "load-test"))

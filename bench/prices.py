@@ -196,6 +196,8 @@ def main() -> None:
 
     app = create_app(
         {
+            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+            "REQUIRE_SECOND_FACTOR": False,
             "SQLALCHEMY_DATABASE_URI": database_url(args.engine, args.rebuild),
             "SECRET_KEY": "benchmark",
             "LOG_LEVEL": "WARNING",

@@ -223,7 +223,13 @@ def main() -> None:
 
     url = database_url(args.engine, args.rebuild)
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "LOG_LEVEL": "WARNING"}
+        {
+            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+            "REQUIRE_SECOND_FACTOR": False,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "benchmark",
+            "LOG_LEVEL": "WARNING",
+        }
     )
     build(app)
     with app.app_context():
