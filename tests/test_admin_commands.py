@@ -27,7 +27,13 @@ def test_create_admin_reads_the_password_from_stdin(runner):
     assert verify_password(user.password_hash, PASSWORD)
 
 
-def test_create_admin_asks_twice_without_echo(runner):
+@pytest.fixture
+def terminal(monkeypatch):
+    """CliRunner's stdin is a pipe; these tests play a person at a terminal."""
+    monkeypatch.setattr("billing_admin.auth.commands.stdin_is_terminal", lambda: True)
+
+
+def test_create_admin_asks_twice_without_echo(runner, terminal):
     result = runner.invoke(
         args=["create-admin", "--email", "ops@example.com"], input=f"{PASSWORD}\n{PASSWORD}\n"
     )
@@ -36,7 +42,7 @@ def test_create_admin_asks_twice_without_echo(runner):
     assert "Repeat for confirmation" in result.output
 
 
-def test_create_admin_refuses_passwords_that_differ(runner):
+def test_create_admin_refuses_passwords_that_differ(runner, terminal):
     result = runner.invoke(
         args=["create-admin", "--email", "ops@example.com"],
         input=f"{PASSWORD}\nsomething else entirely\n{PASSWORD}\n{PASSWORD}\n",

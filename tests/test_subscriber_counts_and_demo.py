@@ -363,12 +363,6 @@ def test_seed_demo_dates_are_consistent(runner, seeded_plans, set_clock):
     assert sum(seen.values()) == 200
 
 
-def test_seed_demo_shows_progress(runner, seeded_plans):
-    result = seed_demo(runner, "--subscriptions", "5")
-    assert result.exit_code == 0
-    assert "subscriptions" in result.stderr
-
-
 @pytest.fixture
 def other_app(engine_name, tmp_path, request):
     """A second app over a second, fresh database of the same engine."""
