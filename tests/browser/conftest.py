@@ -15,6 +15,7 @@ Content-Security-Policy violation happened on its pages.
 """
 
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -314,3 +315,126 @@ def console_errors(page, request) -> list[str]:
 def signed_in_page(page, live_server) -> Page:
     sign_in(page, live_server)
     return page
+
+
+# -- Pages as a given admin sees them: language × screen × colour scheme -----------------------
+
+# The screens the layout and accessibility tests look at: a 1366 px laptop and a 390 px phone.
+SCREENS = {
+    "desktop": {"viewport": {"width": 1366, "height": 768}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 1,
+    },
+}
+BROWSER_LOCALES = {"en": "en-GB", "ru": "ru-RU"}
+
+
+def signed_in_state(browser: Browser, server: LiveServer, email: str, password: str, locale: str):
+    """Sign ``email`` in through the form, switch its saved language to ``locale`` with the
+    navigation's switcher, and return the browser's storage state (its session cookie)."""
+    context = browser.new_context(base_url=server.url, locale=BROWSER_LOCALES[locale])
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    page = context.new_page()
+    page.goto("/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("#password").press("Enter")
+    expect(page.locator("h1")).not_to_have_text(re.compile("Sign in|Войти"))
+    target = {"en": "English", "ru": "Русский"}[locale]
+    switch = page.locator(".language-switcher button", has_text=target)
+    if switch.get_attribute("aria-pressed") != "true":
+        switch.click()
+        expect(switch).to_have_attribute("aria-pressed", "true")
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+@dataclass
+class Admins:
+    """One admin account of its own per language on the live server (so no other test's
+    language switch changes what these pages are in), signed in once."""
+
+    server: LiveServer
+    browser: Browser
+    password: str
+    states: dict[str, dict] = field(default_factory=dict)
+
+    def email(self, locale: str) -> str:
+        return f"layout-{locale}@example.com"
+
+    def state(self, locale: str) -> dict:
+        if locale not in self.states:
+            _flask(
+                self.server.env,
+                "create-admin",
+                "--email",
+                self.email(locale),
+                "--password-stdin",
+                stdin=self.password + "\n",
+            )
+            self.states[locale] = signed_in_state(
+                self.browser, self.server, self.email(locale), self.password, locale
+            )
+        return self.states[locale]
+
+
+def open_as(
+    browser: Browser,
+    server: LiveServer,
+    state: dict | None,
+    locale: str,
+    screen: str = "desktop",
+    scheme: str = "light",
+) -> tuple[Page, PageProblems]:
+    """A fresh context with this sign-in (or none), language, screen and colour scheme."""
+    context = browser.new_context(
+        base_url=server.url,
+        locale=BROWSER_LOCALES[locale],
+        color_scheme=scheme,
+        storage_state=state,
+        **SCREENS[screen],
+    )
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    context.add_init_script(_CSP_LISTENER)
+    page = context.new_page()
+    problems = PageProblems()
+    page.on(
+        "console",
+        lambda message: (
+            problems.console_errors.append(f"{page.url}: {message.text}")
+            if message.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: problems.page_errors.append(f"{page.url}: {error}"))
+    return page, problems
+
+
+@pytest.fixture(scope="session")
+def admins(browser, live_server) -> Admins:
+    return Admins(live_server, browser, secrets.token_urlsafe(18))
+
+
+@pytest.fixture
+def page_as(browser, live_server, admins) -> Iterator[Callable[..., Page]]:
+    """``page_as(locale, screen="desktop", scheme="light", signed_in=True)``: a page in that
+    language, on that screen, in that colour scheme; closed at the end of the test, which fails
+    on any CSP violation or JavaScript error."""
+    opened: list[tuple[Page, PageProblems]] = []
+
+    def make(locale: str, screen: str = "desktop", scheme: str = "light", signed_in=True):
+        state = admins.state(locale) if signed_in else None
+        page, problems = open_as(browser, live_server, state, locale, screen, scheme)
+        opened.append((page, problems))
+        return page
+
+    yield make
+    problems_seen = []
+    for page, problems in opened:
+        page.context.close()
+        problems_seen += problems.csp_violations + problems.page_errors
+    assert not problems_seen, "\n".join(problems_seen)

@@ -188,12 +188,20 @@ def test_delete_is_refused_for_a_plan_with_subscribers_and_works_for_an_empty_on
         live_server,
         "SELECT count(*) FROM billing_subscription WHERE plan_id = 'free' AND status = 'active'",
     )
-    page.goto("/admin/plans/free")
-    page.get_by_role("button", name="Delete…").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Delete Free free?")
-    expect(page.get_by_role("alert")).to_have_text(
+    refusal = (
         f"Cannot delete plan with {active:,} active subscriptions. Deactivate the plan instead."
     )
+    page.goto("/admin/plans/free")
+    # The plan's page says it cannot be deleted, and its Delete… button agrees: disabled, with
+    # the reason beside it (and read with it by a screen reader).
+    delete = page.get_by_role("button", name="Delete…")
+    expect(delete).to_be_disabled()
+    expect(delete).to_have_accessible_description(refusal)
+    expect(page.locator("#deletion-refusal")).to_be_visible()
+    # The confirmation page, opened by its address, still refuses with the way out.
+    page.goto("/admin/plans/free/delete")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete Free free?")
+    expect(page.get_by_role("alert")).to_have_text(refusal)
     expect(page.get_by_role("button", name="Deactivate Free")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("^Delete"))).to_have_count(0)
 
@@ -202,6 +210,7 @@ def test_delete_is_refused_for_a_plan_with_subscribers_and_works_for_an_empty_on
     page.get_by_role("button", name="Duplicate").click()
     expect(page).to_have_url(re.compile(r"/admin/plans/business_copy/edit$"))
     page.get_by_role("link", name="Back to the plan").click()
+    expect(page.locator("#deletion-refusal")).to_have_count(0)
     page.get_by_role("button", name="Delete…").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Delete Business (Copy) business_copy?"
