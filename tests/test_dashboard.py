@@ -6,6 +6,7 @@ The data set is listed in tests/dashboard_data.py (SUBSCRIPTIONS, numbered 1-25)
 below name the subscriptions each figure counts.
 """
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -354,3 +355,17 @@ def test_the_plan_page_shows_that_plans_own_weekly_trend(pinned_client):
         ["1", "1"],
     ]
     assert [row[0] for row in trend.rows][::11] == ["Oct 23", "Jan 8"]
+
+
+def test_the_dashboard_marks_inactive_plans_and_only_them(client, admin, auth):
+    add_plan("pro")
+    add_plan("legacy", is_active=False)
+    auth.login()
+    html = client.get("/admin/").get_data(as_text=True)
+    rows = {
+        plan_id: row
+        for row in html.split("<tr>")[1:]
+        for plan_id in re.findall(r'href="/admin/plans/([a-z_]+)"', row)[:1]
+    }
+    assert '<span class="badge badge-inactive">Inactive</span>' in rows["legacy"]
+    assert "badge-inactive" not in rows["pro"]

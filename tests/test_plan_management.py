@@ -487,3 +487,23 @@ def test_a_page_past_the_end_says_so(admin_client):
     html = text_of(admin_client.get("/admin/audit?page=50&kind=plans"))
     assert "Page 50 is past the last page (1) of 1" in html
     assert "Showing" not in html
+
+
+def test_the_plan_page_disables_delete_with_the_reason_while_it_cannot_be_deleted(admin_client):
+    add_plan("pro")
+    add_subscription("pro", "active")
+    db.session.commit()
+    page = unescape(admin_client.get("/admin/plans/pro").get_data(as_text=True))
+    assert 'href="/admin/plans/pro/delete"' not in page
+    assert 'disabled aria-describedby="deletion-refusal">Delete…</button>' in page
+    assert (
+        '<small id="deletion-refusal" class="muted deletion-refusal">Cannot delete plan with 1 '
+        "active subscriptions. Deactivate the plan instead.</small>"
+    ) in page
+
+
+def test_the_plan_page_links_delete_when_it_can_be_deleted(admin_client):
+    add_plan("pro")
+    page = admin_client.get("/admin/plans/pro").get_data(as_text=True)
+    assert '<a href="/admin/plans/pro/delete" role="button"' in page
+    assert "deletion-refusal" not in page

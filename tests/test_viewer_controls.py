@@ -39,8 +39,13 @@ def test_an_admin_sees_them(app, admin_client):
     plan_with_an_older_price()
     listed = admin_client.get("/admin/plans").get_data(as_text=True)
     page = admin_client.get("/admin/plans/pro").get_data(as_text=True)
-    for control in WRITE_CONTROLS[:5]:
+    for control in WRITE_CONTROLS[:4]:
         assert f'"{control}"' in listed + page, control
+    # Pro has an active subscription: its Delete… is there, disabled, with the reason.
+    assert (
+        '<button type="button" class="secondary outline small" disabled '
+        'aria-describedby="deletion-refusal">Delete…</button>'
+    ) in page
     assert '"/admin/plans/pro/prices/move"' in page
     preview = admin_client.get("/admin/plans/pro/prices/move").get_data(as_text=True)
     assert 'name="fingerprint"' in preview

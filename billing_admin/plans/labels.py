@@ -58,6 +58,16 @@ STATUS_FILTER_LABELS = {
     "inactive": lazy_pgettext("plan filter", "Inactive"),
 }
 
+# The plan list's orders (plans/service.py PLAN_SORTS), as its "Sort by" choice reads.
+SORT_LABELS = {
+    "order": lazy_gettext("Display order"),
+    "name": lazy_pgettext("plan", "Name"),
+    "id": lazy_gettext("ID"),
+    "price": lazy_gettext("Price"),
+    "subscribers": lazy_gettext("Subscribers"),
+    "mrr": lazy_pgettext("table column", "MRR"),
+}
+
 # Audit actions (AuditLog.action): what happened to the plan.
 AUDIT_ACTION_LABELS = {
     "plan_created": lazy_gettext("created"),
@@ -85,6 +95,10 @@ def interval_label(interval: str) -> str:
 
 def status_filter_label(status: str) -> str:
     return str(STATUS_FILTER_LABELS.get(status, status))
+
+
+def sort_label(sort: str) -> str:
+    return str(SORT_LABELS.get(sort, sort))
 
 
 def audit_action_label(action: str) -> str:
@@ -125,6 +139,7 @@ TEMPLATE_FILTERS: dict[str, Any] = {
     "plan_field_label": field_label,
     "plan_interval_label": interval_label,
     "plan_status_filter_label": status_filter_label,
+    "plan_sort_label": sort_label,
     "plan_change_value": change_value,
     "audit_action_label": audit_action_label,
     "changed_fields": changed_fields,

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from billing_admin.audit.service import Actor, record_plan_change
 from billing_admin.extensions import db
-from billing_admin.formatting import grouped, money, price_per
+from billing_admin.formatting import grouped, money, plan_name, price_per
 from billing_admin.models import AuditLog, Plan, Price
 from billing_admin.plans.errors import PlanNotFound
 from billing_admin.plans.rules import check_quota_change
@@ -200,6 +200,113 @@ def plan_summaries(status: str = "all") -> list[PlanSummary]:
     elif status == "inactive":
         query = query.where(Plan.is_active.is_(False))
     return _summaries(list(db.session.scalars(query)))
+
+
+# -- The plan list's search and order ------------------------------------------------------------
+
+# The orders of the plan list (the ``sort`` parameter; ``-name`` is the same order reversed).
+# "order" is the display order, the one new subscribers see plans in.
+PLAN_SORTS = ("order", "name", "id", "price", "subscribers", "mrr")
+PLAN_SEARCH_MAX = 100  # characters
+
+
+class PlanListArgumentError(ValueError):
+    """A plan list parameter that cannot be used: ``field`` is "q" or "sort"."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class PlanListQuery:
+    """What the plan list shows: a status filter ("all", "active", "inactive"), a search (the
+    text typed, matched case-insensitively inside the plan's id, English name or Russian name;
+    "" for none), and an order (one of PLAN_SORTS, ``descending`` reverses it)."""
+
+    status: str = "all"
+    q: str = ""
+    sort: str = "order"
+    descending: bool = False
+
+    @property
+    def sort_arg(self) -> str:
+        """The order as the ``sort`` parameter writes it: "mrr", "-mrr"."""
+        return ("-" if self.descending else "") + self.sort
+
+    def as_args(self) -> dict[str, str]:
+        """The parameters that reproduce this list in a link, defaults left out."""
+        args = {"status": self.status, "q": self.q, "sort": self.sort_arg}
+        defaults = {"status": "all", "q": "", "sort": "order"}
+        return {key: value for key, value in args.items() if value != defaults[key]}
+
+
+def plan_list_query(status: str | None, q: str | None, sort: str | None) -> PlanListQuery:
+    """The plan list's parameters as typed in a link, checked.
+
+    An unknown status is the list of all plans (as before this existed: old links keep working).
+    Raises PlanListArgumentError for a search over PLAN_SEARCH_MAX characters or an order not in
+    PLAN_SORTS (with or without a leading "-"): the page says so beside the field rather than
+    quietly showing something else.
+    """
+    text = (q or "").strip()
+    if len(text) > PLAN_SEARCH_MAX:
+        raise PlanListArgumentError(
+            "q",
+            ngettext(
+                "Search for at most %(count)s character.",
+                "Search for at most %(count)s characters.",
+                PLAN_SEARCH_MAX,
+                count=grouped(PLAN_SEARCH_MAX),
+            ),
+        )
+    sort_arg = (sort or "order").strip() or "order"
+    descending = sort_arg.startswith("-")
+    key = sort_arg[1:] if descending else sort_arg
+    if key not in PLAN_SORTS:
+        raise PlanListArgumentError("sort", gettext("Choose an order from the list."))
+    return PlanListQuery(
+        status=status if status in STATUS_FILTERS else "all",
+        q=text,
+        sort=key,
+        descending=descending,
+    )
+
+
+def _matches(plan: Plan, needle: str) -> bool:
+    return any(needle in (value or "").casefold() for value in (plan.id, plan.name, plan.name_ru))
+
+
+def _sort_key(sort: str):
+    # Every key ends with the plan's id, so equal values keep one stable order.
+    if sort == "name":
+        return lambda s: (plan_name(s.plan).casefold(), s.plan.id)
+    if sort == "id":
+        return lambda s: (s.plan.id,)
+    if sort == "price":
+        return lambda s: (s.plan.price, s.plan.currency, s.plan.id)
+    if sort == "subscribers":
+        return lambda s: (s.subscriptions, s.plan.id)
+    if sort == "mrr":
+        return lambda s: (s.mrr.get(s.plan.currency, Decimal(0)), s.plan.id)
+    return lambda s: (s.plan.display_order, s.plan.id)
+
+
+def plan_list(query: PlanListQuery) -> list[PlanSummary]:
+    """The plan list's rows for ``query``: plan_summaries(status) (two queries), then searched
+    and ordered in Python. Plans are few (tens), and this way "профессиональный" finds
+    "Профессиональный" on SQLite too, whose lower() folds only ASCII.
+
+    Orders: "name" by the name the page shows (the Russian one in Russian where the plan has
+    it), case-insensitively; "price" by the amount per billing period as shown (currencies are
+    not converted; a tie goes by currency); "subscribers" by all subscriptions of every status;
+    "mrr" by the MRR in the plan's own currency. Ties go by plan id.
+    """
+    summaries = plan_summaries(query.status)
+    if query.q:
+        needle = query.q.casefold()
+        summaries = [s for s in summaries if _matches(s.plan, needle)]
+    return sorted(summaries, key=_sort_key(query.sort), reverse=query.descending)
 
 
 def get_plan(plan_id: str) -> Plan:

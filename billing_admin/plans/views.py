@@ -37,14 +37,30 @@ def _plan_or_404(plan_id: str):
 
 @bp.get("")
 def index():
-    status = request.args.get("status", "all")
-    if status not in service.STATUS_FILTERS:
-        status = "all"
-    return render_template(
-        "plans/list.html",
-        summaries=service.plan_summaries(status),
-        status=status,
-        status_filters=service.STATUS_FILTERS,
+    """The plan list: a status filter, a search by name or id, an order (``sort``, ``-sort``
+    for the reverse). A search or order the list cannot use answers 400 with the message by
+    its field, the typed value kept, and the plans in display order."""
+    args = request.args
+    errors: dict[str, str] = {}
+    try:
+        query = service.plan_list_query(args.get("status"), args.get("q"), args.get("sort"))
+    except service.PlanListArgumentError as exc:
+        errors[exc.field] = str(exc)
+        query = service.PlanListQuery(status=args.get("status", "all"))
+        if query.status not in service.STATUS_FILTERS:
+            query = service.PlanListQuery()
+    return (
+        render_template(
+            "plans/list.html",
+            summaries=service.plan_list(query),
+            query=query,
+            status=query.status,
+            status_filters=service.STATUS_FILTERS,
+            sorts=service.PLAN_SORTS,
+            typed={"q": args.get("q", ""), "sort": args.get("sort", "")},
+            errors=errors,
+        ),
+        400 if errors else 200,
     )
 
 
