@@ -113,7 +113,7 @@ def contrast(first: tuple[float, ...], second: tuple[float, ...]) -> float:
 
 
 def rgb(css: str) -> tuple[float, ...]:
-    """"rgb(1, 2, 3)" or "rgba(1, 2, 3, 0.5)" (Chromium's computed colours) as numbers."""
+    """ "rgb(1, 2, 3)" or "rgba(1, 2, 3, 0.5)" (Chromium's computed colours) as numbers."""
     numbers = tuple(float(n) for n in re.findall(r"[\d.]+", css))
     assert len(numbers) == 3 or numbers[3] == 1, f"{css} is translucent"
     return numbers[:3]
