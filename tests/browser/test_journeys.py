@@ -8,11 +8,9 @@ against the database file itself, read with ``sqlite3``.
 import csv
 import re
 import sqlite3
-from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-SCREENSHOTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CSRF_EXPIRED = (
     "This form has expired or was not sent from this site. Reload the page and try again."
 )
@@ -519,56 +517,6 @@ def test_main_pages_load_with_no_console_errors(page, live_server, console_error
         )
         assert skip_link_left == "absolute", path
     assert console_errors == []
-
-
-# -- Screenshots -------------------------------------------------------------------------------
-
-
-def test_screenshots_of_the_main_pages(screenshot_server, new_page, sign_in):
-    server = screenshot_server
-    page, problems = new_page(server)
-    SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
-
-    def shot(name: str) -> None:
-        page.wait_for_load_state("load")
-        page.screenshot(path=SCREENSHOTS_DIR / name, full_page=True, animations="disabled")
-
-    page.goto("/login")
-    shot("login.png")
-    sign_in(page, server)
-    # One ordinary change, so the audit log shows an update beside the seeding.
-    page.goto("/admin/plans/starter/edit")
-    page.get_by_label("Description", exact=True).fill("For individuals who chat every day")
-    page.get_by_role("button", name="Save changes").click()
-    expect(flash(page)).to_have_text("Plan 'starter' saved.")
-
-    (busiest,) = query(
-        server,
-        "SELECT plan_id FROM billing_subscription GROUP BY plan_id "
-        "ORDER BY count(*) DESC, plan_id LIMIT 1",
-    )[0]
-    for name, path in [
-        ("dashboard.png", "/admin/"),
-        ("plans.png", "/admin/plans"),
-        ("plan.png", "/admin/plans/pro"),
-        ("plan-edit.png", "/admin/plans/pro/edit"),
-        ("subscribers.png", f"/admin/plans/{busiest}/subscribers"),
-        ("audit.png", "/admin/audit"),
-    ]:
-        response = page.goto(path)
-        assert response.status == 200, path
-        shot(name)
-    page.get_by_role("button", name="Русский").click()
-    for name, path in [
-        ("dashboard-ru.png", "/admin/"),
-        ("plans-ru.png", "/admin/plans"),
-        ("plan-ru.png", "/admin/plans/pro"),
-        ("subscribers-ru.png", f"/admin/plans/{busiest}/subscribers"),
-    ]:
-        response = page.goto(path)
-        assert response.status == 200, path
-        shot(name)
-    assert not problems.console_errors
 
 
 # -- Second factor -----------------------------------------------------------------------------
