@@ -154,6 +154,16 @@ def test_the_header_is_the_same_on_every_page(page_as, locale, screen):
             if link.is_visible():
                 assert line_count(link) == 1, f"{path}: {link.inner_text()!r} wraps"
         assert overlaps(page, "header", "li") == [], path
+        # The current section is marked so it can be seen (underlined, not bolded: a bold
+        # link would be wider and wrap the header differently).
+        current = page.locator('header nav a[aria-current="page"]')
+        if current.count():
+            decoration = current.evaluate(
+                "a => [getComputedStyle(a).textDecorationLine, getComputedStyle(a).fontWeight,"
+                " getComputedStyle(a).textDecorationColor]"
+            )
+            assert decoration[0] == "underline", (path, decoration)
+            assert "rgba(0, 0, 0, 0)" not in decoration[2], (path, decoration)
         assert sideways_overflow(page) == 0, path
     assert len(set(heights.values())) == 1, heights
 
