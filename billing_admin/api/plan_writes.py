@@ -73,13 +73,14 @@ REFUSALS = (
 
 
 def _write(plan_id: str, action: Callable[[int | None], Any]) -> Any:
-    """Run ``action(expected_version)`` under If-Match: 412 with the current plan when it is
-    stale; without If-Match, tried again on a concurrent save (up to ATTEMPTS)."""
+    """Run ``action(expected_version)`` under If-Match: StaleEdit (412 with the current plan)
+    when it is stale; without If-Match, tried again on a concurrent save (up to ATTEMPTS)."""
     for attempt in range(ATTEMPTS):
+        plan = plans.get_plan(plan_id)
         try:
-            expected = check_if_match(plans.get_plan(plan_id).version)
+            expected = check_if_match(plan.version)
         except PreconditionFailed:
-            return plan_answer(plan_id, status=412)
+            raise plans.StaleEdit(plan) from None
         try:
             return action(expected)
         except plans.StaleEdit:
