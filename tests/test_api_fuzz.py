@@ -40,7 +40,7 @@ def fuzz_settings(max_examples: int) -> settings:
     )
 
 
-def SCHEMATHESIS_CONFIG(token: str) -> dict:  # noqa: N802 (a constant in spirit)
+def schemathesis_config(token: str) -> dict:
     """The bearer token, and what a request the document accepts may still get: the plan rules
     the document cannot say (a blank name, control characters, a third decimal, an id already
     taken, a quota lowered under active subscriptions, a plan in use: 400 or 422), 404 for an
@@ -104,7 +104,7 @@ def api(app, admin, runner, app_factory) -> Api:
     )
     assert made.exit_code == 0, made.output
     token = made.stdout.strip()
-    config = schemathesis.Config.from_dict(SCHEMATHESIS_CONFIG(token))
+    config = schemathesis.Config.from_dict(schemathesis_config(token))
     # A second app over the same database: each request then runs in its own app context and
     # database session, as under a real server (the test's context belongs to ``app``).
     served = app_factory()
