@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from billing_admin import models  # noqa: F401  (registers every table on db.metadata)
 from billing_admin.account.views import bp as account_bp
 from billing_admin.accounts.views import bp as accounts_bp
+from billing_admin.api.docs import bp as api_docs_bp
 from billing_admin.api.plan_writes import bp as api_plans_bp
 from billing_admin.api.views import bp as api_bp
 from billing_admin.audit.views import bp as audit_bp
@@ -119,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         account_bp,
         api_bp,
         api_plans_bp,
+        api_docs_bp,
         metrics_bp,
     ):
         app.register_blueprint(blueprint)

@@ -85,8 +85,12 @@ def route_access(endpoint: str | None) -> str | None:
     return getattr(view, "access", None)
 
 
+# Pages under /api/ (for people, not scripts): guarded and answered as pages.
+API_PAGES = frozenset({"api_docs.reference"})
+
+
 def is_api_request() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") and request.endpoint not in API_PAGES
 
 
 def allowed(role: str | None, method: str, endpoint: str) -> bool:
