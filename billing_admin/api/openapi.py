@@ -107,17 +107,19 @@ IDEMPOTENCY_KEY = {
 
 
 def _links(plan_id: str) -> dict[str, Any]:
-    """What a plan answer leads to (for clients, and for Schemathesis's stateful runs)."""
-    parameters = {"plan_id": plan_id}
+    """What a plan answer leads to (for clients, and for Schemathesis's stateful runs): the
+    plan's id, and for the writes its ETag as If-Match, as docs/api.md tells scripts to do."""
+    with_id = {"plan_id": plan_id}
+    with_etag = {**with_id, "header.If-Match": "$response.header.ETag"}
     return {
         name: {"operationId": operation, "parameters": parameters}
-        for name, operation in (
-            ("GetPlan", "getPlan"),
-            ("UpdatePlan", "updatePlan"),
-            ("TogglePlan", "togglePlan"),
-            ("DuplicatePlan", "duplicatePlan"),
-            ("DeletePlan", "deletePlan"),
-            ("GetPlanSubscribers", "getPlanSubscribers"),
+        for name, operation, parameters in (
+            ("GetPlan", "getPlan", with_id),
+            ("UpdatePlan", "updatePlan", with_etag),
+            ("TogglePlan", "togglePlan", with_etag),
+            ("DuplicatePlan", "duplicatePlan", with_id),
+            ("DeletePlan", "deletePlan", with_etag),
+            ("GetPlanSubscribers", "getPlanSubscribers", with_id),
         )
     }
 
@@ -235,7 +237,10 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "One plan with subscriber counts and MRR",
                     "parameters": [PLAN_ID],
                     "responses": {
-                        "200": _plan_answer("The plan"),
+                        "200": {
+                            **_plan_answer("The plan"),
+                            "links": _links("$request.path.plan_id"),
+                        },
                         **_errors(401, 403, 404, 405, 503),
                     },
                 },
@@ -250,7 +255,10 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [PLAN_ID, IF_MATCH],
                     "requestBody": _body("PlanUpdate"),
                     "responses": {
-                        "200": _plan_answer("The plan as saved"),
+                        "200": {
+                            **_plan_answer("The plan as saved"),
+                            "links": _links("$request.path.plan_id"),
+                        },
                         "412": STALE,
                         "422": UNPROCESSABLE,
                         **_errors(400, 401, 403, 404, 413, 415, 503, write=True),
