@@ -41,6 +41,8 @@ class Page(Generic[T]):
     total: int
     page: int
     page_size: int
+    # ``total`` is a cap, not a count: there are more (a broad search, subscribers/service.py).
+    capped: bool = False
 
     @property
     def total_pages(self) -> int:
