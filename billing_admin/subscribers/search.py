@@ -189,8 +189,9 @@ def row_condition(search: UserSearch, exact_user: str | None) -> tuple[list, sa.
     return [condition], joined
 
 
-def join_on_user(query: sa.Select, table: sa.Table | None) -> sa.Select:
-    if table is None:
+def join_on_user(query: sa.Select, table: sa.Table | None, user_joined: bool = False) -> sa.Select:
+    """``query`` joined with what ``row_condition`` needs (not twice: ``user_joined``)."""
+    if table is None or (user_joined and table is User.__table__):
         return query
     key = table.c.id if table is User.__table__ else table.c.user_id
     return query.join(table, key == Subscription.user_id)

@@ -264,7 +264,9 @@ def _page_rows(
     """The page at ``offset``; ``total`` None (unknown beyond the cap): found from the first
     row onwards."""
     base = join_on_user(
-        sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id), matches.joined
+        sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id),
+        matches.joined,
+        user_joined=True,
     ).where(*filters.where(), *matches.conditions)
     after_page = None if total is None else total - offset - size  # rows after this page
     if after_page is None or offset <= after_page:
@@ -294,7 +296,9 @@ def iter_subscribers(filters: SubscriberFilter) -> Iterator[SubscriberRow]:
         return
     query = (
         join_on_user(
-            sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id), matches.joined
+            sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id),
+            matches.joined,
+            user_joined=True,
         )
         .where(*filters.where(), *matches.conditions)
         .order_by(*filters.order())
