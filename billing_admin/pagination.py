@@ -72,6 +72,8 @@ class Page(Generic[T]):
 
     @property
     def has_next(self) -> bool:
+        if self.capped:  # more than counted: a full page may have a next one
+            return len(self.items) == self.page_size
         return self.page < self.total_pages
 
 

@@ -82,6 +82,7 @@ class SubscriberRow:
     subscribed_at: int
     current_period_end: int
     cancel_at_period_end: bool
+    plan_id: str
 
     def as_api(self) -> dict[str, Any]:
         """The original system's ``PlanSubscriberModel``."""
@@ -160,11 +161,17 @@ ROW_COLUMNS = (
     Subscription.created_at,
     Subscription.current_period_end,
     Subscription.cancel_at_period_end,
+    Subscription.plan_id,
 )
 
 
 def _rows(query) -> list[SubscriberRow]:
     return [SubscriberRow(*row) for row in db.session.execute(query)]
+
+
+def plan_choices() -> list[Plan]:
+    """Every plan, in the plan list's order, for the plan filter."""
+    return list(db.session.scalars(sa.select(Plan).order_by(Plan.display_order, Plan.id)))
 
 
 def count_cap() -> int:
