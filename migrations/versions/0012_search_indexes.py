@@ -1,7 +1,7 @@
 """Search by email or name served by indexes; indexes to sort subscriptions (issue 13).
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0014
 Create Date: 2026-11-30
 
 - PostgreSQL: ``pg_trgm`` (created WITH SCHEMA public if absent; when it cannot be created the
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
