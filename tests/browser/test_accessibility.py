@@ -29,6 +29,8 @@ SIGNED_IN_PAGES = [
     "/admin/plans/pro/prices/move",
     "/admin/plans/free/delete",
     "/admin/plans/free/subscribers",
+    "/admin/subscribers",
+    "/admin/subscribers?q=demo&sort=period_end",
     "/admin/audit",
     "/admin/accounts",
     "/account",
