@@ -47,6 +47,7 @@ REASON_LABELS = {
 KIND_LABELS = {
     "": lazy_gettext("Everything"),
     "plans": lazy_gettext("Plan changes"),
+    "subscriptions": lazy_gettext("Subscription actions"),
     "security": lazy_gettext("Security events"),
 }
 
