@@ -334,7 +334,7 @@ def test_the_subscription_page_runs_the_same_statements_however_long_its_history
         version = actions.extend_period(
             sid, 1, expected_version=version, actor=Actor("a@example.com")
         ).subscription.version
-    for n in range(30):
+    for _ in range(30):
         add_subscription("pro", "active")
     db.session.commit()
     with QueryCounter(db.engine) as after:
