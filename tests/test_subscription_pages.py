@@ -355,3 +355,19 @@ def test_the_audit_log_links_subscription_entries(data, admin_client):
     assert f'href="/admin/subscriptions/{sid}"' in html
     assert "renewal resumed" in html
     assert re.search(r"<del>yes</del> → <ins>no</ins>", html)
+
+
+def test_an_action_that_cannot_apply_says_so_before_anything_is_typed(data, admin_client):
+    sid, _ = data
+    actions.cancel_now(sid, expected_version=1, actor=Actor("a@example.com"))
+    for slug, message in (
+        ("change-plan", "A canceled subscription cannot change plan: it has ended."),
+        ("extend", "A canceled subscription cannot be extended: it has ended."),
+    ):
+        response = admin_client.get(f"/admin/subscriptions/{sid}/{slug}")
+        html = response.get_data(as_text=True)
+        assert response.status_code == 409, slug
+        assert message in html
+        assert "Review the change" not in html and 'name="confirm"' not in html
+    html = admin_client.get(f"/admin/subscriptions/{sid}").get_data(as_text=True)
+    assert "Actions</h2>" not in html  # a canceled subscription: nothing to offer

@@ -196,8 +196,9 @@ def change_plan(
                 "same_plan", gettext("The subscription is already on this plan."), "plan_id"
             )
         # FOR SHARE: the plan can neither change its price nor be deleted until we commit.
+        query = sa.select(Plan).where(Plan.id == plan_id)
         plan = db.session.scalars(
-            sa.select(Plan).where(Plan.id == plan_id).with_for_update(read=True)
+            query if dry_run else query.with_for_update(read=True)
         ).one_or_none()
         if plan is None:
             raise ActionRefused(
@@ -477,12 +478,10 @@ def _act(
         start_write()
     else:
         db.session.rollback()  # a fresh read
-    subscription = db.session.scalars(
-        sa.select(Subscription)
-        .where(Subscription.id == str(subscription_id))
-        .with_for_update(of=Subscription)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    query = sa.select(Subscription).where(Subscription.id == str(subscription_id))
+    if not dry_run:  # a dry run only reads: it locks nothing
+        query = query.with_for_update(of=Subscription)
+    subscription = db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
     if subscription is None:
         db.session.rollback()
         raise SubscriptionNotFound(subscription_id)

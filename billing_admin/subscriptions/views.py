@@ -184,7 +184,10 @@ def _action_view(page: ActionPage):
             seen = whole_number(request.args.get("version"))
             form.version.data = str(seen if seen is not None else details.subscription.version)
         state = _Step(page, details, form)
-        if request.method == "GET" and page.form is ActionForm:
+        refusal = actions.refusals(details.subscription)[page.audit_action]
+        if request.method == "GET" and refusal is not None:
+            state.refuse(str(refusal))  # whatever would be typed: say so now
+        elif request.method == "GET" and page.form is ActionForm:
             state.review()  # nothing to type: straight to what will change
         elif request.method == "POST" and form.validate_on_submit():
             if request.form.get("confirm") == "1":
@@ -236,6 +239,9 @@ class _Step:
         except actions.SubscriptionNotFound as exc:
             abort(404, str(exc))
         return None
+
+    def refuse(self, message: str) -> None:
+        self.refusal, self.status = message, 409
 
     def review(self) -> None:
         self.preview = self._call(dry_run=True)
