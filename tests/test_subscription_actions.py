@@ -403,6 +403,9 @@ def test_a_dry_run_says_what_would_change_and_writes_nothing(plans):
     assert result.changes["plan_id"] == {"old": "pro", "new": "business"}
     assert result.subscription.plan_id == "business" and result.subscription.version == 2
     assert result.prices["new"]["amount"] == "4990.00"
+    as_json = result.as_dict()
+    assert as_json["subscription"]["plan_id"] == "business" and as_json["dry_run"] is True
+    assert as_json["changes"] == result.changes
     row = stored(sub.id)
     assert (row.plan_id, row.version) == ("pro", 1) and entries(sub.id) == []
     # Refusals and conflicts are found by a dry run too.

@@ -148,6 +148,18 @@ class ActionResult:
     dry_run: bool
     prices: dict[str, dict[str, Any]] | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"action", "subscription": {...}, "changes", "prices",
+        "audit_entry_id", "dry_run"}``."""
+        return {
+            "action": self.action,
+            "subscription": self.subscription.as_dict(),
+            "changes": self.changes,
+            "prices": self.prices,
+            "audit_entry_id": self.audit_entry_id,
+            "dry_run": self.dry_run,
+        }
+
 
 # --- Reading -------------------------------------------------------------------------------------
 
