@@ -13,6 +13,7 @@ from billing_admin.auth import second_factor as totp
 from billing_admin.auth.forms import ChangePasswordForm, CodeForm
 from billing_admin.auth.guard import self_service
 from billing_admin.auth.service import enable_second_factor, set_own_password
+from billing_admin.formatting import grouped
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -102,9 +103,10 @@ def end_other_sessions():
     ended = service.end_other_sessions(_user())
     flash(
         ngettext(
-            "%(num)s other session was signed out.",
-            "%(num)s other sessions were signed out.",
+            "%(count)s other session was signed out.",
+            "%(count)s other sessions were signed out.",
             ended,
+            count=grouped(ended),
         ),
         "success",
     )

@@ -12,6 +12,8 @@ from flask import current_app
 from flask_babel import gettext, ngettext
 from zxcvbn import zxcvbn
 
+from billing_admin.formatting import grouped
+
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # bounds the work one sign-in can ask of the server
 # zxcvbn's scores run 0-4; 3 is "safely unguessable: moderate protection from offline
@@ -54,15 +56,17 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
         return gettext("Password must not be only spaces.")
     if len(password) < MIN_PASSWORD_LENGTH:
         return ngettext(
-            "Password must be at least %(num)s character.",
-            "Password must be at least %(num)s characters.",
+            "Password must be at least %(count)s character.",
+            "Password must be at least %(count)s characters.",
             MIN_PASSWORD_LENGTH,
+            count=grouped(MIN_PASSWORD_LENGTH),
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         return ngettext(
-            "Password must be at most %(num)s character.",
-            "Password must be at most %(num)s characters.",
+            "Password must be at most %(count)s character.",
+            "Password must be at most %(count)s characters.",
             MAX_PASSWORD_LENGTH,
+            count=grouped(MAX_PASSWORD_LENGTH),
         )
     strength = zxcvbn(
         password[:STRENGTH_CHECKED_LENGTH],

@@ -37,6 +37,7 @@ from billing_admin.auth.passwords import (
 )
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db, login_manager
+from billing_admin.formatting import grouped
 from billing_admin.metrics.instruments import count_sign_in
 from billing_admin.models import AdminAccount, User
 from billing_admin.models.user import new_session_token
@@ -67,9 +68,11 @@ class StepOutcome:
         """Why the step was refused, in the request's language."""
         if self.wait_seconds:
             return ngettext(
-                "Too many failed sign-in attempts for this account. Try again in %(num)s second.",
-                "Too many failed sign-in attempts for this account. Try again in %(num)s seconds.",
+                "Too many failed sign-in attempts for this account. Try again in %(count)s second.",
+                "Too many failed sign-in attempts for this account. "
+                "Try again in %(count)s seconds.",
                 self.wait_seconds,
+                count=grouped(self.wait_seconds),
             )
         if self.reason == "second_factor":
             return gettext("That code is not right, or it has been used already.")

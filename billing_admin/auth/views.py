@@ -19,6 +19,7 @@ from billing_admin.auth import service, throttle
 from billing_admin.auth.forms import CodeForm, LoginForm, NewPasswordForm
 from billing_admin.auth.redirects import safe_next
 from billing_admin.extensions import db, limiter
+from billing_admin.formatting import grouped
 from billing_admin.transactions import start_write
 
 bp = Blueprint("auth", __name__)
@@ -110,9 +111,10 @@ def login():
     if request.args.get("idle"):
         minutes = current_app.config["SESSION_IDLE_MINUTES"]
         notice = ngettext(
-            "You were signed out after %(num)s minute without activity.",
-            "You were signed out after %(num)s minutes without activity.",
+            "You were signed out after %(count)s minute without activity.",
+            "You were signed out after %(count)s minutes without activity.",
             minutes,
+            count=grouped(minutes),
         )
     return render_template("auth/login.html", form=form, error=error, notice=notice)
 

@@ -3,10 +3,10 @@ values lives in plans/validation.py and plans/service.py, whose errors come back
 shown beside their fields."""
 
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
+from babel import Locale
 from flask_babel import gettext, lazy_gettext, lazy_pgettext, ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,9 +18,10 @@ from wtforms import (
     TextAreaField,
 )
 
-from billing_admin.formatting import grouped
-from billing_admin.parsing import whole_number
+from billing_admin.formatting import grouped, request_locale
+from billing_admin.parsing import NumberNotUnderstood, number_for_input, parse_number
 from billing_admin.plans.labels import INTERVAL_LABELS
+from billing_admin.plans.rules import PlanRuleError
 from billing_admin.plans.spec import CURRENCIES, INTERVALS, QUOTA_KEYS, PlanSpec
 from billing_admin.plans.validation import (
     DESCRIPTION_MAX,
@@ -60,13 +61,16 @@ JSON_ERRORS = {
 }
 
 
-def parse_price(text: str | None) -> Decimal | None:
-    # A decimal comma is accepted too: Russian admins write 1490,50.
-    text = (text or "").strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
-    if not re.fullmatch(r"-?[0-9]{1,12}(\.[0-9]{1,12})?|-?\.[0-9]{1,12}", text):
-        return None
-    price = Decimal(text)
-    return abs(price) if price.is_zero() else price  # "-0" is 0
+def parse_price(text: str | None, locale: Locale | str | None = None) -> Decimal:
+    """A price as typed on the page, in its language (parsing.parse_number): "1,490.50" in
+    English, "1 490,50" in Russian. Raises NumberNotUnderstood with a message for the field."""
+    return parse_number(text or "", locale or request_locale())
+
+
+def parse_whole(text: str | None, locale: Locale | str | None = None) -> int:
+    """A quota or an order as typed on the page: "5,000,000" / "5 000 000". Raises
+    NumberNotUnderstood."""
+    return int(parse_number(text or "", locale or request_locale(), whole=True))
 
 
 def _refuse_constant(name: str):
@@ -163,14 +167,12 @@ class PlanForm(FlaskForm):
                 line.strip() for line in (self.features.data or "").splitlines() if line.strip()
             ),
         }
-        price = parse_price(self.price.data)
-        if price is None:
-            _add_error(self.price, gettext("Enter a number, like 490 or 490.50."))
-        values["price"] = price
-        order = whole_number(self.display_order.data, grouped=True)
-        if order is None:
-            _add_error(self.display_order, gettext("Enter a whole number, like 0 or 5."))
-        values["display_order"] = order
+        values["price"] = self._number(
+            self.price, parse_price, gettext("Enter a number, like 490 or 490.50.")
+        )
+        values["display_order"] = self._number(
+            self.display_order, parse_whole, gettext("Enter a whole number, like 0 or 5.")
+        )
         values["quotas"] = self._quotas()
         values["plan_extra_metadata"] = self._metadata()
         if any(field.errors for field in self):
@@ -186,11 +188,23 @@ class PlanForm(FlaskForm):
             if unlimited.data:
                 quotas[key] = None
                 continue
-            number = whole_number(field.data, grouped=True)
-            if number is None:
-                _add_error(field, gettext("Enter a whole number, or tick Unlimited."))
-            quotas[key] = number
+            quotas[key] = self._number(
+                field, parse_whole, gettext("Enter a whole number, or tick Unlimited.")
+            )
         return quotas
+
+    @staticmethod
+    def _number(field, parse, blank: str) -> Any:
+        """The field's number, or None with the parser's message beside the field (it shows
+        how the page's language writes numbers, and what an ambiguous one could mean)."""
+        if not (field.data or "").strip():
+            _add_error(field, blank)
+            return None
+        try:
+            return parse(field.data)
+        except NumberNotUnderstood as error:
+            _add_error(field, str(error))
+            return None
 
     def _metadata(self) -> Any:
         text = (self.plan_extra_metadata.data or "").strip()
@@ -237,6 +251,12 @@ class PlanForm(FlaskForm):
                     _add_error(field, message)
         return unplaced
 
+    def show_rule_error(self, error: PlanRuleError) -> None:
+        """A rule about changing a plan with subscribers, beside the quota it names, in the
+        page's words (the field's label, numbers grouped)."""
+        field = getattr(self, error.quota) if error.quota in QUOTA_KEYS else self.requests
+        _add_error(field, error.page_message(str(field.label.text)))
+
     def fill_from(self, spec: PlanSpec, version: int | None = None) -> None:
         """Show a stored plan in the form (opening the edit page)."""
         self.id.data = spec.id
@@ -244,16 +264,17 @@ class PlanForm(FlaskForm):
         self.name_ru.data = spec.name_ru or ""
         self.description.data = spec.description or ""
         self.description_ru.data = spec.description_ru or ""
-        self.price.data = f"{spec.price:.2f}"
+        language = request_locale()
+        self.price.data = number_for_input(spec.price, language, places=2)
         self.currency.data = spec.currency
         self.interval.data = spec.interval
         self.unlimited_plan.data = spec.quotas is None
         for key in QUOTA_KEYS:
             value = None if spec.quotas is None else spec.quotas.get(key)
-            getattr(self, key).data = "" if value is None else str(value)
+            getattr(self, key).data = "" if value is None else number_for_input(value, language)
             getattr(self, f"{key}_unlimited").data = spec.quotas is not None and value is None
         self.features.data = "\n".join(spec.features)
-        self.display_order.data = str(spec.display_order)
+        self.display_order.data = number_for_input(spec.display_order, language)
         self.is_active.data = spec.is_active
         self.plan_extra_metadata.data = (
             ""

@@ -10,7 +10,33 @@ from billing_admin.plans.spec import QUOTA_KEYS
 
 
 class PlanRuleError(ValueError):
-    pass
+    """``str()`` is the original system's message (the API and commands say it word for word);
+    a quota rule also names the ``quota`` key and its ``old`` and ``new`` values (``old`` None:
+    unlimited), so a page can say it in its own words (page_message)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        quota: str | None = None,
+        old: int | None = None,
+        new: int | None = None,
+    ):
+        super().__init__(message)
+        self.quota, self.old, self.new = quota, old, new
+
+    def page_message(self, field_label: str) -> str:
+        """The quota rule as the plan form says it: the field as the page labels it ("Requests
+        per period", not ``requests``) and the numbers grouped ("20,000" / "20 000")."""
+        if self.quota is None or self.new is None:
+            return str(self)
+        return gettext(
+            "%(field)s cannot go down from %(old)s to %(new)s while the plan has active "
+            "subscriptions. Create a new plan instead.",
+            field=field_label,
+            old=gettext("unlimited") if self.old is None else grouped(self.old),
+            new=grouped(self.new),
+        )
 
 
 def _quota(quotas: dict[str, Any] | None, key: str) -> int | None:
@@ -44,7 +70,10 @@ def check_quota_change(
                 quota=quota_key_label(key),
                 old=gettext("unlimited") if before is None else _amount(before),
                 new=_amount(after),
-            )
+            ),
+            quota=key,
+            old=before,
+            new=after,
         )
 
 

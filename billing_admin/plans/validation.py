@@ -6,6 +6,7 @@ and the command can print them on one line.
 
 import math
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -48,12 +49,20 @@ class PlanValidationError(ValueError):
 
 def _at_most_characters(limit: int) -> str:
     return ngettext(
-        "Must be at most %(num)s character.", "Must be at most %(num)s characters.", limit
+        "Must be at most %(count)s character.",
+        "Must be at most %(count)s characters.",
+        limit,
+        count=grouped(limit),
     )
 
 
 def _one_to_characters(limit: int) -> str:
-    return ngettext("Must be 1 to %(num)s character.", "Must be 1 to %(num)s characters.", limit)
+    return ngettext(
+        "Must be 1 to %(count)s character.",
+        "Must be 1 to %(count)s characters.",
+        limit,
+        count=grouped(limit),
+    )
 
 
 def plan_errors(spec: PlanSpec, *, check_id: bool = True) -> dict[str, list[str]]:
@@ -78,6 +87,8 @@ def plan_errors(spec: PlanSpec, *, check_id: bool = True) -> dict[str, list[str]
     for name in ("name", "name_ru", "description", "description_ru"):
         if _has_control_characters(getattr(spec, name)):
             fail(name, gettext("Must not contain control characters."))
+        if has_format_characters(getattr(spec, name)):
+            fail(name, _invisible_message())
     for message in _price_errors(spec.price):
         fail("price", message)
     if spec.currency not in CURRENCIES:
@@ -123,6 +134,23 @@ def _has_control_characters(value: Any) -> bool:
     )
 
 
+def has_format_characters(value: Any) -> bool:
+    """Whether text holds an invisible format character (Unicode category Cf): the
+    bidirectional controls U+202A–U+202E and U+2066–U+2069, which reverse or re-order the text
+    shown after them (a plan name with an unclosed U+202E turned the page's own words around
+    it backwards), zero-width spaces and joiners, the soft hyphen, the byte-order mark. They are
+    refused wherever control characters are: names, descriptions, features (ids allow ASCII
+    only)."""
+    return isinstance(value, str) and any(unicodedata.category(char) == "Cf" for char in value)
+
+
+def _invisible_message() -> str:
+    return gettext(
+        "Must not contain invisible formatting characters (such as a right-to-left override "
+        "or a zero-width space)."
+    )
+
+
 def _json_problem(value: Any) -> str | None:
     """What makes a JSON value unstorable: text that is not valid Unicode, a number that is not
     finite (1e400 reads as Infinity, which JSON has not), or nesting deeper than
@@ -132,9 +160,10 @@ def _json_problem(value: Any) -> str | None:
         item, depth = stack.pop()
         if depth > METADATA_DEPTH_MAX:
             return ngettext(
-                "Nested more than %(num)s level deep.",
-                "Nested more than %(num)s levels deep.",
+                "Nested more than %(count)s level deep.",
+                "Nested more than %(count)s levels deep.",
                 METADATA_DEPTH_MAX,
+                count=grouped(METADATA_DEPTH_MAX),
             )
         if isinstance(item, str):
             try:
@@ -196,18 +225,26 @@ def _feature_errors(features: Any) -> list[str]:
     errors = []
     if len(features) > FEATURES_MAX:
         errors.append(
-            ngettext("At most %(num)s feature.", "At most %(num)s features.", FEATURES_MAX)
+            ngettext(
+                "At most %(count)s feature.",
+                "At most %(count)s features.",
+                FEATURES_MAX,
+                count=grouped(FEATURES_MAX),
+            )
         )
     if any(len(f) > FEATURE_MAX for f in features):
         errors.append(
             ngettext(
-                "Each feature must be at most %(num)s character.",
-                "Each feature must be at most %(num)s characters.",
+                "Each feature must be at most %(count)s character.",
+                "Each feature must be at most %(count)s characters.",
                 FEATURE_MAX,
+                count=grouped(FEATURE_MAX),
             )
         )
     if any(not f.strip() for f in features):
         errors.append(gettext("Features cannot be blank."))
     if any(_has_control_characters(f) or "\n" in f for f in features):
         errors.append(gettext("Each feature is one line of text."))
+    if any(has_format_characters(f) for f in features):
+        errors.append(_invisible_message())
     return errors

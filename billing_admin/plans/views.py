@@ -196,7 +196,7 @@ def edit(plan_id: str):
             except PlanValidationError as exc:
                 form_error = _first(form.show_service_errors(exc.errors))
             except PlanRuleError as exc:
-                form.show_service_errors({"quotas": [str(exc)]})
+                form.show_rule_error(exc)
             except service.PriceChangeNeedsConfirmation as exc:
                 price_warning = exc
             except service.StaleEdit as exc:

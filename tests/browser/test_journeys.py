@@ -104,9 +104,9 @@ def test_create_a_plan_fixing_a_bad_price_then_rename_it(signed_in_page):
 
     price = page.get_by_label("Price", exact=True)
     error = page.locator("#price-errors")
-    expect(error).to_have_text("Enter a number, like 490 or 490.50.")
+    expect(error).to_have_text("Write numbers like 1,490.50.")
     expect(price).to_have_attribute("aria-invalid", "true")
-    expect(price).to_have_accessible_description(re.compile(r"^Enter a number, like 490"))
+    expect(price).to_have_accessible_description(re.compile(r"^Write numbers like 1,490\.50"))
     # Beside the field: directly under the price input, in its column.
     field_box, error_box = price.bounding_box(), error.bounding_box()
     assert 0 <= error_box["y"] - (field_box["y"] + field_box["height"]) < 40
@@ -116,19 +116,19 @@ def test_create_a_plan_fixing_a_bad_price_then_rename_it(signed_in_page):
     expect(price).to_have_value("990 roubles")
     expect(page.get_by_label("Features")).to_have_value("GPT-4o\nClaude 4.5 Sonnet")
 
-    price.fill("990,50")
+    price.fill("1,990.50")  # as the English pages write prices
     page.get_by_role("button", name="Create plan").click()
     expect(page).to_have_url(re.compile(r"/admin/plans/browser_team$"))
     expect(flash(page)).to_have_text("Plan 'browser_team' created.")
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Browser Team\s+Active"))
-    expect(page.get_by_text(re.compile(r"^RUB\s990\.50 / month$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^RUB\s1,990\.50 / month$"))).to_be_visible()
     expect(page.get_by_role("row", name="Quotas per period")).to_contain_text(
         "Input tokens: 2,000,000"
     )
 
     page.get_by_role("button", name="Edit", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit Browser Team browser_team")
-    expect(page.get_by_label("Price", exact=True)).to_have_value("990.50")
+    expect(page.get_by_label("Price", exact=True)).to_have_value("1,990.50")
     page.get_by_label("Name", exact=True).fill("Browser Team Plus")
     page.get_by_role("button", name="Save changes").click()
     expect(page).to_have_url(re.compile(r"/admin/plans/browser_team$"))
