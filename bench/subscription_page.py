@@ -8,6 +8,8 @@ admin actions:
 
 - ``/admin/subscriptions/<id>`` (the new page) and ``/admin/users/<user_id>``;
 - the page's own two statements on the driver directly (the floor under the app's work);
+- for scale, in the same run, the first page of ``pro``'s subscriber table (issue 5's page,
+  whose earlier figures are in docs/benchmarks.md): how loaded the machine was;
 - beside them, the way an admin sees one subscriber today: the plan's subscriber table searched
   for the subscriber's exact email (``?q=<email>``, ``LIKE '%q%'``), fewer runs (it takes
   seconds).
@@ -97,8 +99,11 @@ def sample(app) -> list[tuple[str, str, str, str]]:
                 db.session.rollback()
                 continue
             version = subscription.version
+            steps = (actions.cancel_at_period_end, actions.resume_renewal)
+            if subscription.cancel_at_period_end:
+                steps = steps[::-1]
             db.session.rollback()
-            for act in (actions.cancel_at_period_end, actions.resume_renewal):
+            for act in steps:
                 version = act(
                     subscription_id, expected_version=version, actor=actor
                 ).subscription.version
@@ -156,6 +161,12 @@ def main() -> None:
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--rebuild", action="store_true", help="make the data set again")
     parser.add_argument("--repeat", type=int, default=REPEAT)
+    parser.add_argument(
+        "--old-way-runs",
+        type=int,
+        default=OLD_WAY_REPEAT,
+        help="runs of today's way (0: leave it out; it takes seconds a run)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("SECRET_KEY", "benchmark")
@@ -182,16 +193,25 @@ def main() -> None:
     print(f"## {args.engine}: {TOTAL:,} subscriptions; {SAMPLE} subscriptions in turn\n")
     print("| case | runs | p50 ms | p95 ms |")
     print("|---|---:|---:|---:|")
-    for name, run, repeat in (
+    cases = [
         ("subscription page `/admin/subscriptions/<id>`", cycling(client, pages), args.repeat),
         ("user page `/admin/users/<id>`", cycling(client, users), args.repeat),
         ("the page's two statements, bare SQL", bare_sql(app, [r[0] for r in rows]), args.repeat),
         (
-            "today's way: the plan's subscriber table searched for the exact email",
-            cycling(client, old_way),
-            OLD_WAY_REPEAT,
+            "for scale: a plan's subscriber table, first page (issue 5's page)",
+            cycling(client, ["/admin/plans/pro/subscribers"]),
+            args.repeat,
         ),
-    ):
+    ]
+    if args.old_way_runs > 0:
+        cases.append(
+            (
+                "today's way: the plan's subscriber table searched for the exact email",
+                cycling(client, old_way),
+                args.old_way_runs,
+            )
+        )
+    for name, run, repeat in cases:
         p50, p95 = timings(run, repeat)
         print(f"| {name} | {repeat} | {p50:.1f} | {p95:.1f} |")
 
