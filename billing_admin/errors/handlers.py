@@ -136,7 +136,16 @@ def render_untrusted_host(error: SecurityError):
     )
 
 
+# The API speaks English to scripts (i18n/locales.py); a session's API write without the token.
+API_CSRF_MISSING = (
+    "The CSRF token is missing or invalid: a write made with a browser session must send the "
+    "page's CSRF token in the X-CSRFToken header (or use a Bearer token)."
+)
+
+
 def render_csrf_error(error: CSRFError):
+    if is_api_request():
+        return render_error(BadRequest(API_CSRF_MISSING))
     return render_error(BadRequest(gettext(CSRF_EXPIRED)))
 
 
