@@ -35,6 +35,7 @@ from billing_admin.sqlite import configure_sqlite
 from billing_admin.statuses import status_label
 from billing_admin.subscribers.views import bp as subscribers_bp
 from billing_admin.subscriptions.views import bp as subscriptions_bp
+from billing_admin.subscribers.views import everyone_bp as all_subscribers_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
         plans_bp,
         subscribers_bp,
         subscriptions_bp,
+        all_subscribers_bp,
         audit_bp,
         accounts_bp,
         account_bp,
