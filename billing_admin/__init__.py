@@ -34,8 +34,8 @@ from billing_admin.security.input import refuse_nul_characters
 from billing_admin.sqlite import configure_sqlite
 from billing_admin.statuses import status_label
 from billing_admin.subscribers.views import bp as subscribers_bp
-from billing_admin.subscriptions.views import bp as subscriptions_bp
 from billing_admin.subscribers.views import everyone_bp as all_subscribers_bp
+from billing_admin.subscriptions.views import bp as subscriptions_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
