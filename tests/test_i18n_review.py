@@ -67,7 +67,9 @@ def test_the_lowered_quota_message_groups_its_numbers_in_russian(app, admin_clie
     form = plan_form_of("pro", tokens_input="10")
     response = post_form(admin_client, "/admin/plans/pro/edit", form)
     assert response.status_code == 422
-    [message] = [m for m in field_errors(response.get_data(as_text=True)) if "Нельзя уменьшить" in m]
+    [message] = [
+        m for m in field_errors(response.get_data(as_text=True)) if "Нельзя уменьшить" in m
+    ]
     assert in_russian(app, grouped, 5_000_000) in message, message  # "5 000 000"
     assert "5000000" not in message, message
 

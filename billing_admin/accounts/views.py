@@ -11,6 +11,7 @@ from billing_admin.accounts.labels import TEMPLATE_FILTERS
 from billing_admin.audit.service import Actor
 from billing_admin.auth.forms import NewPasswordForm
 from billing_admin.auth.guard import admin_only
+from billing_admin.forms import keeps_input
 
 bp = Blueprint("accounts", __name__)
 for _name, _label in TEMPLATE_FILTERS.items():
@@ -40,6 +41,7 @@ def index():
 
 
 @bp.post("/admin/accounts")
+@keeps_input
 @admin_only
 def create():
     form = NewAccountForm()
@@ -136,6 +138,7 @@ def password_link(user_id: str):
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
+@keeps_input
 def set_password(token: str):
     """Public (the token is the credential): choose a password with a link from an admin."""
     user = service.link_user(token)

@@ -68,8 +68,7 @@ class StepOutcome:
         """Why the step was refused, in the request's language."""
         if self.wait_seconds:
             return ngettext(
-                "Too many failed sign-in attempts for this account. "
-                "Try again in %(count)s second.",
+                "Too many failed sign-in attempts for this account. Try again in %(count)s second.",
                 "Too many failed sign-in attempts for this account. "
                 "Try again in %(count)s seconds.",
                 self.wait_seconds,

@@ -7,6 +7,7 @@ from billing_admin.models.admin_session import AdminSession
 from billing_admin.models.api_token import ApiToken
 from billing_admin.models.audit import AuditLog
 from billing_admin.models.audit_verification import AuditVerification
+from billing_admin.models.form_submission import FormSubmission
 from billing_admin.models.password_link import PasswordLink
 from billing_admin.models.plan import Plan
 from billing_admin.models.price import Price
@@ -25,6 +26,7 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "AuditVerification",
+    "FormSubmission",
     "PasswordLink",
     "Plan",
     "PlanSubscriptionCount",
