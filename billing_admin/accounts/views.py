@@ -11,6 +11,7 @@ from billing_admin.accounts.labels import TEMPLATE_FILTERS
 from billing_admin.audit.service import Actor
 from billing_admin.auth.forms import NewPasswordForm
 from billing_admin.auth.guard import admin_only
+from billing_admin.bidi import isolate
 from billing_admin.forms import keeps_input
 
 bp = Blueprint("accounts", __name__)
@@ -73,7 +74,7 @@ def _act(action, message: str, user_id: str):
     except service.AccountError as exc:
         flash(str(exc), "error")
     else:
-        flash(message % {"email": user.email}, "success")
+        flash(message % {"email": isolate(user.email)}, "success")
     return redirect(url_for("accounts.index"), 303)
 
 
@@ -86,7 +87,7 @@ def change_role(user_id: str):
     except service.AccountError as exc:
         flash(str(exc), "error")
     else:
-        flash(gettext("%(email)s's role was changed.", email=user.email), "success")
+        flash(gettext("%(email)s's role was changed.", email=isolate(user.email)), "success")
     return redirect(url_for("accounts.index"), 303)
 
 
