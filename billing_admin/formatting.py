@@ -108,9 +108,7 @@ def plan_name(plan: Any) -> str:
 
 
 def plan_description(plan: Any) -> str | None:
-    return isolate(
-        (request_locale().language == "ru" and plan.description_ru) or plan.description
-    )
+    return isolate((request_locale().language == "ru" and plan.description_ru) or plan.description)
 
 
 def quota_summary(quotas: dict[str, int | None] | None) -> str:
