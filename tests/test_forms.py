@@ -440,3 +440,37 @@ def test_other_forms_get_the_summary_from_the_shared_macro(admin_client, path):
     assert response.status_code == 422
     assert re.search(r"<title>Error: ", html)
     assert 'class="error-summary"' in html
+
+
+def test_two_workers_sent_the_same_form_at_once_make_one_plan(admin_client, app_factory):
+    """A double click reaching two workers at the same moment: one claims the token and
+    creates the plan; the other waits for that result and is sent to it."""
+    import threading
+
+    page = new_plan_page(admin_client)
+    data = {
+        **plan_form(id="", name="Pro Plus"),
+        "csrf_token": csrf_token_from(page),
+        "submission_token": token_of(page),
+    }
+    clients = []
+    for _ in range(2):
+        client = app_factory().test_client()
+        for cookie in admin_client._cookies.values():
+            client.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+        clients.append(client)
+    start = threading.Barrier(2)
+    answers: list = [None, None]
+
+    def send(n: int) -> None:
+        start.wait()
+        answers[n] = clients[n].post("/admin/plans/new", data=data)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answer.status_code for answer in answers) == [302, 303]
+    assert {answer.headers["Location"] for answer in answers} == {"/admin/plans/pro_plus"}
+    assert plan_ids() == ["pro_plus"]
