@@ -8,6 +8,7 @@ from billing_admin.forms import Form
 
 class LoginForm(Form):
     one_time = False  # the sign-in steps set cookies: forms/once.py
+    summary_title = None
     expired_message = lazy_gettext(
         "This page had expired, so you were not signed in. Enter your password again and sign in."
     )
@@ -22,6 +23,7 @@ class CodeForm(Form):
     """A code from the authenticator app (six digits) or a recovery code."""
 
     one_time = False
+    summary_title = None
 
     code = StringField(
         lazy_gettext("Code"),

@@ -68,6 +68,11 @@ class Form(FlaskForm):
     browser's cookies, which a replayed answer would not."""
 
     expired_message: Any = CSRF_EXPIRED_FORM
+    # The error summary's first line; None for a form whose errors are about the attempt
+    # rather than fields to correct (the sign-in steps): the summary is then its messages.
+    summary_title: Any = lazy_gettext(
+        "The form was not saved: please correct what is marked below."
+    )
     one_time = True
 
     submission_token = HiddenField(default=new_submission_token)
