@@ -10,6 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from billing_admin import models  # noqa: F401  (registers every table on db.metadata)
 from billing_admin.account.views import bp as account_bp
 from billing_admin.accounts.views import bp as accounts_bp
+from billing_admin.api.docs import bp as api_docs_bp
+from billing_admin.api.plan_writes import bp as api_plans_bp
 from billing_admin.api.views import bp as api_bp
 from billing_admin.audit.views import bp as audit_bp
 from billing_admin.auth.guard import may, require_access
@@ -101,9 +103,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     # Catalogues live in billing_admin/translations (compiled by `make translations`).
     babel.init_app(app, locale_selector=select_locale)
-    # The JSON API is read-only and authenticated by token or session; it has no forms.
+    # The JSON API has no forms: the access guard asks a session's API writes for the CSRF
+    # token itself (X-CSRFToken), and Bearer requests need none (auth/guard.py).
     csrf.init_app(app)
     csrf.exempt(api_bp)
+    csrf.exempt(api_plans_bp)
     limiter.init_app(app)
 
 
@@ -119,6 +123,8 @@ def register_blueprints(app: Flask) -> None:
         accounts_bp,
         account_bp,
         api_bp,
+        api_plans_bp,
+        api_docs_bp,
         metrics_bp,
     ):
         app.register_blueprint(blueprint)

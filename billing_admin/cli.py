@@ -3,6 +3,7 @@ print. Errors are one line on stderr with exit 1; click's usage errors exit 2.""
 
 from flask import Flask
 
+from billing_admin.api.commands import purge_idempotency_keys_command
 from billing_admin.audit.commands import audit_commands
 from billing_admin.auth.commands import AUTH_COMMANDS
 from billing_admin.backup.commands import backup_command
@@ -17,6 +18,7 @@ def register_commands(app: Flask) -> None:
         seed_demo_command,
         audit_commands,
         backup_command,
+        purge_idempotency_keys_command,
         *AUTH_COMMANDS,
     ):
         app.cli.add_command(command)

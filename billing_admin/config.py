@@ -61,6 +61,8 @@ class DefaultConfig:
     # Nothing the app accepts is larger than a plan form; Werkzeug refuses more with 413.
     MAX_CONTENT_LENGTH = 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 1024 * 1024
+    # The JSON API's bodies (a plan is a few KiB): 413 beyond this (api/http.py).
+    API_MAX_BODY_BYTES = 64 * 1024
     SESSION_IDLE_MINUTES = 30
     # Per client address, failed sign-in steps only (auth/throttle.py); Flask-Limiter syntax.
     SIGN_IN_CLIENT_LIMIT = "10 per minute;60 per hour"

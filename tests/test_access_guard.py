@@ -12,7 +12,12 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from billing_admin.auth.guard import METRICS_ENDPOINTS, PUBLIC_ENDPOINTS, SIGNED_IN_ENDPOINTS
+from billing_admin.auth.guard import (
+    API_PAGES,
+    METRICS_ENDPOINTS,
+    PUBLIC_ENDPOINTS,
+    SIGNED_IN_ENDPOINTS,
+)
 from billing_admin.extensions import db
 from billing_admin.models import User
 
@@ -90,7 +95,7 @@ def test_anonymous_requests_are_refused_everywhere(app, client):
         response = client.open(url, method=method)
         if endpoint in METRICS_ENDPOINTS:
             assert_metrics_refused(response, endpoint, method)
-        elif url.startswith("/api/"):
+        elif url.startswith("/api/") and endpoint not in API_PAGES:
             assert response.status_code == 401, (endpoint, method)
             assert response.get_json() == {"detail": "Not authenticated"}
         else:
@@ -201,10 +206,10 @@ def test_a_user_demoted_while_signed_in_can_still_sign_out(client, admin, auth):
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
-def test_the_api_is_read_only(admin_client, method):
+def test_an_api_route_answers_405_to_a_method_it_does_not_have(admin_client, method):
     response = admin_client.open("/api/v1/whoami", method=method)
     assert response.status_code == 405
-    assert response.get_json() == {"detail": "The API is read-only: use GET."}
+    assert response.get_json() == {"detail": "The method is not allowed for the requested URL."}
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
 
 
@@ -252,8 +257,7 @@ def test_every_write_route_refuses_a_viewer(app, viewer_client):
         if method not in WRITE_METHODS or endpoint in VIEWER_WRITES | SIGNED_IN_ENDPOINTS:
             continue
         response = viewer_client.open(url, method=method)
-        expected = 405 if url.startswith("/api/") else 403  # the API has no write route yet
-        assert response.status_code == expected, (endpoint, method)
+        assert response.status_code == 403, (endpoint, method)
         checked += 1
     assert checked >= 13
     db.session.rollback()
@@ -284,14 +288,11 @@ def test_a_write_route_added_later_refuses_a_viewer_without_any_change(app_facto
     token = AuthActions(client).csrf_token("/admin/")
     response = client.post("/admin/plans/pro/subscriptions/s1/cancel", data={"csrf_token": token})
     assert response.status_code == 403
-    # Today every API write is 405; when the API opens to writes, viewers still get 403:
-    from billing_admin.auth import guard
-
-    with app.test_request_context("/api/v1/admin/billing/plans/pro", method="PUT"):
-        user = db.session.get(User, viewer.id)
-        with pytest.raises(Exception) as refused:
-            guard._api_role_check(user)
-        assert getattr(refused.value, "code", None) == 403
+    response = client.put(
+        "/api/v1/admin/billing/plans/pro", json={}, headers={"X-CSRFToken": token}
+    )
+    assert response.status_code == 403
+    assert response.get_json() == {"detail": "Viewers may only read."}
 
 
 def test_viewers_read_every_page_and_the_api(app, viewer_client):

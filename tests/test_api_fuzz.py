@@ -40,6 +40,21 @@ def fuzz_settings(max_examples: int) -> settings:
     )
 
 
+def schemathesis_config(token: str) -> dict:
+    """The bearer token, and what a request the document accepts may still get: the plan rules
+    the document cannot say (a blank name, control characters, a third decimal, an id already
+    taken, a quota lowered under active subscriptions, a plan in use: 400 or 422), 404 for an
+    unknown plan, 409/422 for a reused Idempotency-Key, 412 for a stale If-Match."""
+    return {
+        "auth": {"openapi": {"bearer": {"bearer": token}}},
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "412", "422"]
+            }
+        },
+    }
+
+
 class Api:
     def __init__(self, schema, headers: dict[str, str], plan_ids: list[str]):
         self.schema = schema
@@ -84,10 +99,12 @@ def api(app, admin, runner, app_factory) -> Api:
     db.session.rollback()
     assert len(plan_ids) == 9
 
-    made = runner.invoke(args=["create-api-token", "--name", "fuzz", "--admin", ADMIN_EMAIL])
+    made = runner.invoke(
+        args=["create-api-token", "--name", "fuzz", "--admin", ADMIN_EMAIL, "--scope", "write"]
+    )
     assert made.exit_code == 0, made.output
     token = made.stdout.strip()
-    config = schemathesis.Config.from_dict({"auth": {"openapi": {"bearer": {"bearer": token}}}})
+    config = schemathesis.Config.from_dict(schemathesis_config(token))
     # A second app over the same database: each request then runs in its own app context and
     # database session, as under a real server (the test's context belongs to ``app``).
     served = app_factory()
@@ -100,9 +117,14 @@ def test_the_served_document_is_the_one_in_code_and_valid(api):
     assert api.schema.raw_schema == openapi_document()
     api.schema.validate()
     assert sorted(op.label for op in api.operations()) == [
+        "DELETE /api/v1/admin/billing/plans/{plan_id}",
         "GET /api/v1/admin/billing/plans",
         "GET /api/v1/admin/billing/plans/{plan_id}",
         f"GET {SUBSCRIBERS}",
+        "PATCH /api/v1/admin/billing/plans/{plan_id}/toggle",
+        "POST /api/v1/admin/billing/plans",
+        "POST /api/v1/admin/billing/plans/{plan_id}/duplicate",
+        "PUT /api/v1/admin/billing/plans/{plan_id}",
     ]
 
 
@@ -126,7 +148,7 @@ def test_generated_requests_get_documented_answers_and_no_5xx(api, mode):
 
 def test_coverage_cases_get_documented_answers_and_no_5xx(api):
     """Schemathesis's deterministic phase: boundary values, missing credentials, and every
-    method the document does not list (the API is read-only: 405)."""
+    method the document does not list (405)."""
     statuses = collections.Counter()
     for operation in api.operations():
         config = api.schema.config.generation_for(operation=operation)
@@ -137,18 +159,21 @@ def test_coverage_cases_get_documented_answers_and_no_5xx(api):
             statuses[(case.method, response.status_code)] += 1
     assert not any(status >= 500 for _, status in statuses)
     for method in ("POST", "PUT", "PATCH", "DELETE"):
-        assert statuses[(method, 405)] == 3, statuses
+        assert statuses[(method, 405)] >= 1, statuses
     assert statuses[("GET", 401)] >= 3, statuses
 
 
 def test_pages_of_a_real_plan_match_the_document(api):
-    """Valid paging and status values on the plan with subscribers: always a 200 page."""
+    """Valid paging and status values on the plan with subscribers: always a 200 page. (A
+    generated ``cursor`` is not one of ours: that is a 400, tested in test_api_cursors.py.)"""
     operation = api.schema[SUBSCRIBERS]["GET"]
     totals = set()
 
     @fuzz_settings(80)
     @given(case=operation.as_strategy(path_parameters={"plan_id": "pro"}))
     def check(case):
+        if case.query:
+            case.query.pop("cursor", None)
         response = case.call_and_validate()
         assert response.status_code == 200, response.text
         body = response.json()

@@ -126,7 +126,14 @@ def test_page_size_over_100_is_capped(admin_client, pro_with_120):
 
 def test_a_huge_page_is_allowed_and_empty_with_the_right_total(admin_client, pro_with_120):
     body = subscribers(admin_client, page=10**9, page_size=100).get_json()
-    assert body == {"items": [], "total": 120, "page": 10**9, "page_size": 100, "total_pages": 2}
+    assert body == {
+        "items": [],
+        "total": 120,
+        "page": 10**9,
+        "page_size": 100,
+        "total_pages": 2,
+        "next_cursor": None,
+    }
 
 
 # --- The answer's shape ----------------------------------------------------------------------
@@ -160,6 +167,8 @@ def test_the_answer_has_exactly_the_original_shape(admin_client):
         "page": 1,
         "page_size": 20,
         "total_pages": 1,
+        # Ours beside the original's fields (issue 14): null, there is no next page.
+        "next_cursor": None,
     }
 
 
@@ -178,7 +187,14 @@ def test_items_have_integer_timestamps_and_subscribed_at_is_created_at(admin_cli
 def test_an_empty_plan_has_no_items_and_one_page(admin_client):
     add_plan("pro")
     body = subscribers(admin_client).get_json()
-    assert body == {"items": [], "total": 0, "page": 1, "page_size": 20, "total_pages": 1}
+    assert body == {
+        "items": [],
+        "total": 0,
+        "page": 1,
+        "page_size": 20,
+        "total_pages": 1,
+        "next_cursor": None,
+    }
 
 
 def test_the_last_page_is_partial(admin_client):
@@ -193,7 +209,14 @@ def test_a_page_past_the_last_is_empty_with_the_right_total(admin_client):
     add_plan("pro")
     bulk_subscribers("pro", 45)
     body = subscribers(admin_client, page=4).get_json()
-    assert body == {"items": [], "total": 45, "page": 4, "page_size": 20, "total_pages": 3}
+    assert body == {
+        "items": [],
+        "total": 45,
+        "page": 4,
+        "page_size": 20,
+        "total_pages": 3,
+        "next_cursor": None,
+    }
 
 
 # --- Order: newest first, the id breaking ties -----------------------------------------------
@@ -583,7 +606,7 @@ def test_the_document_lists_every_admin_billing_route(app, document):
 
 def test_the_document_names_the_parameters_and_statuses(document):
     parameters = {p["name"]: p for p in document["paths"][SUBSCRIBERS_PATH]["get"]["parameters"]}
-    assert set(parameters) == {"plan_id", "page", "page_size", "status"}
+    assert set(parameters) == {"plan_id", "page", "page_size", "status", "cursor"}
     assert parameters["status"]["schema"]["enum"] == [*SUBSCRIPTION_STATUSES, ""]  # "": all
     responses = document["paths"][SUBSCRIBERS_PATH]["get"]["responses"]
     assert {"200", "400", "401", "403", "404", "500"} <= set(responses)

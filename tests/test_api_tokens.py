@@ -68,9 +68,9 @@ def test_list_api_tokens_shows_everything_but_the_token(runner, admin, client, s
     assert whoami(client, f"Bearer {token}").status_code == 200
     result = runner.invoke(args=["list-api-tokens"])
     lines = result.output.splitlines()
-    assert lines[0].split() == ["NAME", "OWNER", "CREATED", "LAST", "USED", "STATUS"]
+    assert lines[0].split() == ["NAME", "OWNER", "SCOPE", "CREATED", "LAST", "USED", "STATUS"]
     created, used = ["2027-01-15", "08:00", "UTC"], ["2027-01-15", "09:00", "UTC"]
-    assert lines[1].split() == ["nightly-report", ADMIN_EMAIL, *created, *used, "active"]
+    assert lines[1].split() == ["nightly-report", ADMIN_EMAIL, "read", *created, *used, "active"]
     assert lines[2].split()[-2:] == ["never", "active"]
     assert token not in result.output
 

@@ -892,7 +892,14 @@ def test_the_json_api_stays_english(admin_client):
         (f"{api}/plans/x", "GET", 404, "Plan 'x' not found"),
         (f"{api}/plans/x/subscribers", "GET", 404, "Plan 'x' not found"),
         ("/api/v1/nothing", "GET", 404, NotFound.description),
-        (f"{api}/plans", "POST", 405, "The API is read-only: use GET."),
+        (f"{api}/plans", "PATCH", 405, "The method is not allowed for the requested URL."),
+        (
+            f"{api}/plans",
+            "POST",
+            400,
+            "The CSRF token is missing or invalid: a write made with a browser session must "
+            "send the page's CSRF token in the X-CSRFToken header (or use a Bearer token).",
+        ),
         (f"{api}/plans?status=%00", "GET", 400, "Text must not contain NUL characters."),
     ]
     for path, method, status, detail in cases:

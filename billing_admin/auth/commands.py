@@ -15,6 +15,7 @@ from billing_admin.auth.tokens import (
 )
 from billing_admin.db_errors import database_errors_in_one_line
 from billing_admin.formatting import iso_timestamp
+from billing_admin.models import TOKEN_SCOPES
 
 
 @click.command("create-admin")
@@ -106,12 +107,19 @@ def bootstrap_admin_command():
 @click.command("create-api-token")
 @click.option("--name", required=True, help="A unique name saying which script holds it.")
 @click.option("--admin", "admin_email", required=True, help="Email of the admin it acts for.")
+@click.option(
+    "--scope",
+    type=click.Choice(TOKEN_SCOPES),
+    default="read",
+    show_default=True,
+    help="read: GET only; write: also create, change and delete (POST, PUT, PATCH, DELETE).",
+)
 @with_appcontext
 @database_errors_in_one_line
-def create_api_token_command(name: str, admin_email: str):
+def create_api_token_command(name: str, admin_email: str, scope: str):
     """Create an API token and print it once; only its hash is stored."""
     try:
-        _, token = create_api_token(name, admin_email)
+        _, token = create_api_token(name, admin_email, scope)
     except TokenError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(token)
@@ -122,15 +130,16 @@ def create_api_token_command(name: str, admin_email: str):
 @with_appcontext
 @database_errors_in_one_line
 def list_api_tokens_command():
-    """Name, owner, created and last used of every token (never the token itself)."""
+    """Name, owner, scope, created and last used of every token (never the token itself)."""
     tokens = list_api_tokens()
     if not tokens:
         click.echo("no API tokens")
         return
-    rows = [("NAME", "OWNER", "CREATED", "LAST USED", "STATUS")] + [
+    rows = [("NAME", "OWNER", "SCOPE", "CREATED", "LAST USED", "STATUS")] + [
         (
             t.name,
             t.user.email,
+            t.scope,
             iso_timestamp(t.created_at),
             iso_timestamp(t.last_used_at) if t.last_used_at else "never",
             "revoked" if t.revoked_at else "active",

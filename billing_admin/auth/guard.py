@@ -13,8 +13,12 @@ cannot forget its protection (tests/test_access_guard.py walks the URL map to pr
 
 Every 403 the guard gives is written to the audit log (``access_denied``).
 
-``/api/``: read-only for everyone today (other methods → 405); a Bearer token or the session.
-Role rules for the API are in ``_api_role_check``, apart from the token and method handling.
+``/api/``: a Bearer token or the session. Reads (GET, HEAD, OPTIONS) for admins and viewers;
+writes (POST, PUT, PATCH, DELETE, issue 14) for admins only, and with a token only when it is a
+``write`` token (a ``read`` token's write is a 403 saying so). A session's write must carry the
+CSRF token (``X-CSRFToken`` header) as a form does; a Bearer request needs none (a browser never
+adds that header by itself, so no other site can make one). Role rules for the API are in
+``_api_role_check``, apart from the token and method handling.
 
 ``/metrics`` (METRICS_ENDPOINTS) is for the monitoring system, not for people: allowed from the
 networks in ``METRICS_ALLOW`` or with ``METRICS_TOKEN`` (metrics_access.py), else 403 for
@@ -31,7 +35,8 @@ from werkzeug.exceptions import Forbidden, MethodNotAllowed, Unauthorized
 
 from billing_admin.audit.service import ANONYMOUS, Actor, record_event
 from billing_admin.auth.metrics_access import metrics_access
-from billing_admin.auth.tokens import NOT_AUTHENTICATED, check_bearer
+from billing_admin.auth.tokens import NOT_AUTHENTICATED, check_bearer, token_actor
+from billing_admin.extensions import csrf
 
 PUBLIC_ENDPOINTS = frozenset(
     {
@@ -52,7 +57,11 @@ METRICS_ENDPOINTS = frozenset({"metrics.scrape"})
 # still sign out.
 SIGNED_IN_ENDPOINTS = frozenset({"auth.logout"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-API_METHODS = ("GET", "HEAD", "OPTIONS")
+API_METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+READ_ONLY_TOKEN = (
+    "This token may only read (scope 'read'). Writes need a token made with "
+    "'flask create-api-token --scope write'."
+)
 
 SELF_SERVICE = "self_service"
 ADMIN_ONLY = "admin_only"
@@ -76,8 +85,12 @@ def route_access(endpoint: str | None) -> str | None:
     return getattr(view, "access", None)
 
 
+# Pages under /api/ (for people, not scripts): guarded and answered as pages.
+API_PAGES = frozenset({"api_docs.reference"})
+
+
 def is_api_request() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") and request.endpoint not in API_PAGES
 
 
 def allowed(role: str | None, method: str, endpoint: str) -> bool:
@@ -144,9 +157,7 @@ def _deny(user, description: str):
 
 def _require_api_access():
     if request.method not in API_METHODS:
-        raise MethodNotAllowed(
-            valid_methods=list(API_METHODS), description="The API is read-only: use GET."
-        )
+        raise MethodNotAllowed(valid_methods=list(API_METHODS))
     if request.endpoint is None:
         return None
     authorization = request.headers.get("Authorization")
@@ -157,17 +168,27 @@ def _require_api_access():
                 _deny(check.owner, check.detail)
             raise Unauthorized(check.detail, www_authenticate=WWWAuthenticate("bearer"))
         g.api_user = check.user
-    elif not current_user.is_authenticated:
+        g.api_actor = token_actor(check.token)
+        g.api_owner = f"token:{check.token.id}"  # whose Idempotency-Keys (api/idempotency.py)
+        _api_role_check(g.api_user)
+        if request.method not in READ_METHODS and not check.token.may_write:
+            _deny(check.user, READ_ONLY_TOKEN)
+        return None
+    if not current_user.is_authenticated:
         raise Unauthorized(NOT_AUTHENTICATED.detail, www_authenticate=WWWAuthenticate("bearer"))
-    else:
-        g.api_user = current_user
+    g.api_user = current_user
+    g.api_actor = Actor.for_user(current_user)
+    g.api_owner = f"session:{current_user.id}"
     _api_role_check(g.api_user)
+    if request.method not in READ_METHODS:
+        # A browser sends the session cookie with any site's request: the session's writes need
+        # the CSRF token in the X-CSRFToken header (a CSRFError: 400 with a JSON detail).
+        csrf.protect()
     return None
 
 
 def _api_role_check(user) -> None:
-    """Admins: everything the API offers. Viewers: reading only (a write method is refused
-    here whatever the API allows later). Anyone else: 403."""
+    """Admins: everything the API offers. Viewers: reading only. Anyone else: 403."""
     role = user.dashboard_role
     if role == "admin":
         return

@@ -14,7 +14,7 @@ from flask import has_request_context, request
 from billing_admin.audit.service import ANONYMOUS, Actor, record, record_event
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
-from billing_admin.models import ApiToken, User
+from billing_admin.models import TOKEN_SCOPES, ApiToken, User
 from billing_admin.transactions import start_write
 
 TOKEN_PREFIX = "bat_"  # lets secret scanners and people recognise a Billing Admin token
@@ -33,6 +33,7 @@ class BearerCheck:
     status: int = 200
     detail: str = ""
     owner: User | None = None  # the token's owner when it is refused with 403
+    token: ApiToken | None = None  # the token that was accepted
 
 
 NOT_AUTHENTICATED = BearerCheck(None, 401, "Not authenticated")
@@ -45,18 +46,22 @@ def hash_token(token: str) -> str:
 COMMAND_LINE = Actor("flask command line")
 
 
-def create_api_token(name: str, admin_email: str) -> tuple[ApiToken, str]:
+def create_api_token(name: str, admin_email: str, scope: str = "read") -> tuple[ApiToken, str]:
+    """A new token for the admin with ``admin_email``, and the token itself (shown once).
+    ``scope``: ``read`` (GET only) or ``write`` (every API method). Raises TokenError."""
     name = name.strip()
     start_write()
     if not name or len(name) > NAME_MAX:
         raise TokenError(f"the token name must be 1 to {NAME_MAX} characters")
+    if scope not in TOKEN_SCOPES:
+        raise TokenError(f"the scope must be one of {', '.join(TOKEN_SCOPES)}")
     if db.session.scalar(sa.select(ApiToken.id).where(ApiToken.name == name)):
         raise TokenError(f"a token named '{name}' already exists")
     user = db.session.scalar(sa.select(User).where(User.email == admin_email.strip().lower()))
     if user is None or not user.is_admin:
         raise TokenError(f"no admin with email '{admin_email}'")
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
-    api_token = ApiToken(name=name, user=user, token_hash=hash_token(token))
+    api_token = ApiToken(name=name, user=user, token_hash=hash_token(token), scope=scope)
     db.session.add(api_token)
     db.session.flush()
     record(
@@ -64,7 +69,7 @@ def create_api_token(name: str, admin_email: str) -> tuple[ApiToken, str]:
         "api_token",
         api_token.id,
         actor=COMMAND_LINE,
-        metadata={"name": name, "email": user.email},
+        metadata={"name": name, "email": user.email, "scope": scope},
     )
     db.session.commit()
     return api_token, token
@@ -124,7 +129,12 @@ def check_bearer(authorization: str) -> BearerCheck:
             sa.update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
         )
         db.session.commit()
-    return BearerCheck(user)
+    return BearerCheck(user, token=api_token)
+
+
+def token_actor(api_token: ApiToken) -> Actor:
+    """Who a token's writes are recorded as: its admin, and the token's name (issue 14)."""
+    return Actor(f"{api_token.user.email} (API token '{api_token.name}')", api_token.user.id)
 
 
 def _address() -> str | None:

@@ -153,6 +153,13 @@ def render_untrusted_host(error: SecurityError):
     )
 
 
+# The API speaks English to scripts (i18n/locales.py); a session's API write without the token.
+API_CSRF_MISSING = (
+    "The CSRF token is missing or invalid: a write made with a browser session must send the "
+    "page's CSRF token in the X-CSRFToken header (or use a Bearer token)."
+)
+
+
 def render_csrf_error(error: CSRFError):
     """A POST whose CSRF token expired or belongs to an earlier session (the admin signed in
     again in another tab) loses nothing (docs/forms.md): a view marked ``keeps_input`` runs
@@ -160,7 +167,9 @@ def render_csrf_error(error: CSRFError):
     typed, a fresh token and a message to submit again; any other POST (a one-button action)
     goes back to the page it was sent from, saying nothing was done. The API, a request that
     is no POST, and a POST that did not come from our own pages get the 400."""
-    if is_api_request() or request.method != "POST" or not _sent_from_this_site():
+    if is_api_request():
+        return render_error(BadRequest(API_CSRF_MISSING))
+    if request.method != "POST" or not _sent_from_this_site():
         return render_error(BadRequest(gettext(CSRF_EXPIRED)))
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "keeps_input", False):

@@ -312,11 +312,14 @@ def update_plan(
     plan_id: str,
     spec: PlanSpec,
     *,
-    expected_version: int,
+    expected_version: int | None,
     actor: Actor,
     confirmed_price: str | None = None,
 ) -> dict[str, dict]:
     """Save an edit made on ``expected_version``; returns the changes (empty: nothing to save).
+    ``expected_version=None`` (an API write without If-Match) saves over whatever version is
+    stored when the write starts; a save by someone else between that read and the write is
+    still refused with StaleEdit.
 
     A new price (amount, currency or interval) closes the plan's current price and opens a new
     one that new subscriptions pay; existing subscriptions keep theirs (issue 12; the database's
@@ -328,8 +331,8 @@ def update_plan(
     """
     start_write()
     plan = get_plan(plan_id)
-    if plan.version != expected_version:
-        raise StaleEdit(plan)
+    _check_version(plan, expected_version)
+    expected_version = plan.version
     check_plan(spec, check_id=False)
     new_values = spec.values()
     changes = diff_values(plan_values(plan), new_values)
@@ -369,13 +372,34 @@ def current_price_id(plan_id: str) -> int | None:
     )
 
 
-def set_plan_active(plan_id: str, active: bool, actor: Actor) -> bool:
-    """Activate or deactivate; returns False when the plan already was so (nothing written)."""
+def _check_version(plan: Plan, expected_version: int | None) -> None:
+    if expected_version is not None and plan.version != expected_version:
+        raise StaleEdit(plan)
+
+
+def _flush_or_stale(plan_id: str) -> None:
+    """Flush; an UPDATE or DELETE carrying a version someone else's commit has moved on from
+    matches no row (StaleDataError): theirs stands, ours is refused with StaleEdit (or
+    PlanNotFound when they deleted the plan)."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleEdit(get_plan(plan_id)) from None
+
+
+def set_plan_active(
+    plan_id: str, active: bool, actor: Actor, *, expected_version: int | None = None
+) -> bool:
+    """Activate or deactivate; returns False when the plan already was so (nothing written).
+    With ``expected_version`` (the API's If-Match), StaleEdit when the plan is at another."""
     start_write()
     plan = get_plan(plan_id)
+    _check_version(plan, expected_version)
     if plan.is_active == active:
         return False
     plan.is_active = active
+    _flush_or_stale(plan_id)
     record_plan_change(
         "plan_activated" if active else "plan_deactivated",
         plan_id,
@@ -440,21 +464,25 @@ def deletion_refusal(plan_id: str) -> str | None:
     )
 
 
-def delete_plan(plan_id: str, actor: Actor) -> None:
+def delete_plan(plan_id: str, actor: Actor, *, expected_version: int | None = None) -> None:
+    """Delete a plan no subscription refers to. Raises PlanNotFound, PlanInUse (the refusal
+    says why), StaleEdit (``expected_version``, the API's If-Match, is not the stored one)."""
     start_write()
     plan = get_plan(plan_id)
+    _check_version(plan, expected_version)
     refusal = deletion_refusal(plan_id)
     if refusal:
         raise PlanInUse(refusal)
     old = plan_values(plan)
     db.session.delete(plan)
-    record_plan_change(
-        "plan_deleted",
-        plan_id,
-        {name: {"old": to_json_value(old[name]), "new": None} for name in PLAN_FIELDS},
-        actor=actor,
-    )
     try:
+        _flush_or_stale(plan_id)
+        record_plan_change(
+            "plan_deleted",
+            plan_id,
+            {name: {"old": to_json_value(old[name]), "new": None} for name in PLAN_FIELDS},
+            actor=actor,
+        )
         db.session.commit()
     except IntegrityError:
         # A subscription arrived after we counted; the foreign key kept it from being orphaned.

@@ -16,7 +16,8 @@ from billing_admin.formatting import grouped
 from billing_admin.plans.labels import field_label, quota_key_label
 from billing_admin.plans.spec import CURRENCIES, INTERVALS, QUOTA_KEYS, PlanSpec
 
-PLAN_ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
+# fullmatch, not match: "$" also matches before a final newline, which let "pro\n" through.
+PLAN_ID_PATTERN = re.compile(r"[a-z0-9_-]+")
 PLAN_ID_MAX = 64
 NAME_MAX = 100
 DESCRIPTION_MAX = 1000
@@ -74,7 +75,7 @@ def plan_errors(spec: PlanSpec, *, check_id: bool = True) -> dict[str, list[str]
     if check_id:
         if not spec.id or len(spec.id) > PLAN_ID_MAX:
             fail("id", _one_to_characters(PLAN_ID_MAX))
-        elif not PLAN_ID_PATTERN.match(spec.id):
+        elif not PLAN_ID_PATTERN.fullmatch(spec.id):
             fail("id", gettext("Use only lowercase letters, digits, '_' and '-'."))
     if not isinstance(spec.name, str) or not spec.name.strip() or len(spec.name) > NAME_MAX:
         fail("name", _one_to_characters(NAME_MAX))

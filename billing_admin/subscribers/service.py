@@ -139,6 +139,54 @@ def subscribers_page(
     return Page(items=items, total=total, page=page, page_size=page_size)
 
 
+@dataclass(frozen=True)
+class KeysetPage:
+    """Rows after a key (a cursor): ``more`` says whether any row follows the last one."""
+
+    items: list[SubscriberRow]
+    total: int
+    page_size: int
+    more: bool
+
+    @property
+    def last_key(self) -> tuple[int, str] | None:
+        last = self.items[-1] if self.items else None
+        return (last.subscribed_at, last.subscription_id) if last else None
+
+
+def subscribers_after(
+    plan_id: str,
+    after: tuple[int, str] | None,
+    *,
+    page_size: Any = None,
+    status: str | None = None,
+) -> KeysetPage:
+    """Up to ``page_size`` subscribers older than the key ``after`` = (created_at, id), newest
+    first (from the newest when ``after`` is None): the API's cursor walk.
+
+    Each row is found by its own key, never by its position, so rows added since (newer than
+    every key already passed) or leaving the filter (a cancellation) shift nothing: a walk sees
+    every row that matched throughout exactly once. One index range scan of ``size + 1`` keys
+    (the extra one says whether more follow), plus the total from the counts table. Raises
+    PlanNotFound and UnknownStatus as ``subscribers_page``."""
+    _, size = normalise_paging(1, page_size)
+    filters = SubscriberFilter.parse(plan_id, status, None)
+    if db.session.get(Plan, plan_id) is None:
+        raise PlanNotFound(plan_id)
+    key = sa.tuple_(Subscription.created_at, Subscription.id)
+    query = (
+        sa.select(*ROW_COLUMNS)
+        .join(User, User.id == Subscription.user_id)
+        .where(*filters.where())
+        .order_by(Subscription.created_at.desc(), Subscription.id.desc())
+        .limit(size + 1)
+    )
+    if after is not None:
+        query = query.where(key < tuple(after))
+    rows = _rows(query)
+    return KeysetPage(rows[:size], count_subscribers(filters), size, len(rows) > size)
+
+
 def count_subscribers(filters: SubscriberFilter) -> int:
     if filters.search:
         query = (
