@@ -36,6 +36,7 @@ from billing_admin.security.input import refuse_nul_characters
 from billing_admin.sqlite import configure_sqlite
 from billing_admin.statuses import status_label
 from billing_admin.subscribers.views import bp as subscribers_bp
+from billing_admin.subscribers.views import everyone_bp as all_subscribers_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         dashboard_bp,
         plans_bp,
         subscribers_bp,
+        all_subscribers_bp,
         audit_bp,
         accounts_bp,
         account_bp,

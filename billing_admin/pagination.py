@@ -41,6 +41,8 @@ class Page(Generic[T]):
     total: int
     page: int
     page_size: int
+    # ``total`` is a cap, not a count: there are more (a broad search, subscribers/service.py).
+    capped: bool = False
 
     @property
     def total_pages(self) -> int:
@@ -70,6 +72,8 @@ class Page(Generic[T]):
 
     @property
     def has_next(self) -> bool:
+        if self.capped:  # more than counted: a full page may have a next one
+            return len(self.items) == self.page_size
         return self.page < self.total_pages
 
 

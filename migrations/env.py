@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from billing_admin.models.user_search import include_name
+
 config = context.config
 if config.config_file_name is not None:
     # Keep the app's loggers alive when migrations run inside a live process (tests, scripts).
@@ -41,6 +43,8 @@ def run_migrations_online() -> None:
     # Our SQLite connections emit BEGIN themselves (billing_admin/sqlite.py), which makes DDL
     # transactional there too: a migration that fails half-way leaves nothing behind.
     conf_args.setdefault("transactional_ddl", True)
+    # The search tables and indexes are kept as DDL (models/user_search.py), not in the metadata.
+    conf_args.setdefault("include_name", include_name)
 
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)

@@ -306,6 +306,7 @@ def test_viewers_read_every_page_and_the_api(app, viewer_client):
             "plans.move_to_current_price",
             "subscribers.index",
             "subscribers.export_csv",
+            "all_subscribers.everyone_csv",  # streamed: read buffered, below
             "api.get_plan",
             "api.plan_subscribers",
         ):
@@ -320,6 +321,8 @@ def test_viewers_read_every_page_and_the_api(app, viewer_client):
         "/admin/plans/pro/prices/move",
         "/admin/plans/pro/subscribers",
         "/admin/plans/pro/subscribers.csv",
+        "/admin/subscribers?q=ann&plan=pro&sort=period_end",
+        "/admin/subscribers.csv?q=ann&plan=pro",
         "/api/v1/admin/billing/plans/pro/subscribers",
         "/api/v1/whoami",
         "/admin/audit",

@@ -81,7 +81,11 @@ ALLOWED_IN_ENGLISH = ("Русский",)
 # Endpoints the walk leaves out: files, and the health check (a load balancer's, not a page).
 NOT_WALKED = {"static", "health.healthz", "accounts.set_password"}  # the last: see the states
 # Endpoints the walk reaches that answer with something other than a page.
-NOT_HTML = {"subscribers.export_csv": "text/csv", "metrics.scrape": "text/plain"}
+NOT_HTML = {
+    "subscribers.export_csv": "text/csv",
+    "all_subscribers.everyone_csv": "text/csv",
+    "metrics.scrape": "text/plain",
+}
 # A request's id (error pages show it to quote): hex digits, not words.
 REQUEST_ID = re.compile(r"(?<!\w)[0-9a-f]{32}(?!\w)")
 
@@ -482,6 +486,12 @@ def render_states(site: Site, pages: Pages, monkeypatch) -> None:
     get("/admin/plans/pro/subscribers?q=nobody-at-all")  # no match for the filters
     get("/admin/plans/pro/subscribers?page=99")  # past the last page
     get("/admin/plans/business/subscribers")  # a plan without subscribers
+    # Every plan's subscribers (issue 13): filtered and sorted, no match, a capped total.
+    get("/admin/subscribers?q=Smith&plan=pro&status=active&sort=period_end&direction=asc")
+    get("/admin/subscribers?q=nobody-at-all")
+    site.app.config["SEARCH_COUNT_CAP"] = 1
+    get("/admin/subscribers?q=example&page_size=20")
+    site.app.config["SEARCH_COUNT_CAP"] = 10_000
     get("/admin/audit?action=plan_updated&plan=pro&admin=admin%40example.com", shows=audit)
     get("/admin/audit?page=2&page_size=5", shows=audit)
     get("/admin/audit?plan=no-such-plan")  # no entry matches

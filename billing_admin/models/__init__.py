@@ -1,7 +1,10 @@
 """Typed SQLAlchemy 2 models. Importing this package registers every table on ``db.metadata``
 and the audit trail's hash chain on every session (audit_chain.py)."""
 
-from billing_admin.models import audit_chain  # noqa: F401  (chains every new audit entry)
+from billing_admin.models import (
+    audit_chain,  # noqa: F401  (chains every new audit entry)
+    user_search,  # noqa: F401  (search indexes' DDL)
+)
 from billing_admin.models.admin_account import ACCOUNT_ROLES, AdminAccount
 from billing_admin.models.admin_session import AdminSession
 from billing_admin.models.api_token import TOKEN_SCOPES, ApiToken

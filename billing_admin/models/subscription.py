@@ -44,6 +44,22 @@ class Subscription(db.Model):
         # "The subscriptions paying this price", in id order (the move to the current price
         # walks it in batches).
         sa.Index("ix_billing_subscription_price", "price_id", "id"),
+        # Sorting by the end of the current period (issue 13), both directions (a b-tree walks
+        # either way): within a plan, within a plan and status, across plans.
+        sa.Index("ix_billing_subscription_plan_period_end", "plan_id", "current_period_end", "id"),
+        sa.Index(
+            "ix_billing_subscription_plan_status_period_end",
+            "plan_id",
+            "status",
+            "current_period_end",
+            "id",
+        ),
+        sa.Index("ix_billing_subscription_period_end", "current_period_end", "id"),
+        # Across plans, newest (or oldest) first; also "new subscriptions in the last 30 days".
+        sa.Index("ix_billing_subscription_created", "created_at", "id"),
+        # Across plans with a status filter, by either date.
+        sa.Index("ix_billing_subscription_status_created", "status", "created_at", "id"),
+        sa.Index("ix_billing_subscription_status_period_end", "status", "current_period_end", "id"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
@@ -60,8 +76,8 @@ class Subscription(db.Model):
     # the cancellation trend are counted from it.
     canceled_at: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
     extra_metadata: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    # Indexed on its own for "new subscriptions in the last 30 days" across every plan.
-    created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch, index=True)
+    # Indexed with id for "new subscriptions in the last 30 days" and sorting across plans.
+    created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch)
     updated_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch, onupdate=now_epoch)
 
     def __repr__(self) -> str:

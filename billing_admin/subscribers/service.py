@@ -1,16 +1,25 @@
-"""A plan's subscribers: counts, and one page at a time, fast at any depth.
+"""Subscribers, of one plan or of every plan: counts, and one page at a time, fast at any depth.
 
-One function, ``subscribers_page``, serves the HTML table, the JSON API and (page by page) the
-CSV export. How a page is found, for a plan with 500,000 subscribers:
+One function, ``subscribers_page``, serves the HTML tables (a plan's, and /admin/subscribers
+across plans), the JSON API and (page by page) the CSV export. How a page is found, for a plan
+with 500,000 subscribers:
 
-- The total comes from ``billing_plan_subscription_count`` (kept exact by triggers), not from
-  counting rows. A text search has no such counter and counts the matching rows.
+- Without a search, the total comes from ``billing_plan_subscription_count`` (kept exact by
+  triggers), not from counting rows.
 - ``OFFSET 450000`` would walk 450,000 rows. Instead the page's first row is found with an
-  index-only scan of ``(plan_id[, status], created_at, id)`` from whichever end of the list is
-  nearer (so the last page is as cheap as the first), and the page is then read by key
-  (``(created_at, id) <= anchor``), joined with its users in the same query.
-- Order: newest subscription first, the id breaking ties, so no row is on two pages and none is
-  missed. Foreign keys mean every subscription has its user, so items and total agree.
+  index-only scan of ``([plan_id,] [status,] <sort column>, id)`` from whichever end of the list
+  is nearer (so the last page is as cheap as the first), and the page is then read by key
+  (``(<sort column>, id) <= anchor``), joined with its users in the same query.
+- Order: by subscribed date (``created_at``) or end of the current period, newest first unless
+  asked otherwise, the id breaking ties, so no row is on two pages and none is missed. Foreign
+  keys mean every subscription has its user, so items and total agree.
+- With a search (subscribers/search.py), the matching users come from the search indexes,
+  at most ``SEARCH_COUNT_CAP`` + 1 of them. If that many or fewer match, the page and the total
+  are taken from their subscriptions (``user_id IN (...)``); if more match (a broad query such
+  as "a"), the subscriptions are walked in the order shown and each one's user is tested, which
+  finds a page quickly because matches are dense. Either way the total is counted with
+  ``LIMIT SEARCH_COUNT_CAP + 1``: exact up to the cap, else "more than 10,000"
+  (``Page.capped``), and pages are then found from the first row onwards.
 """
 
 from collections.abc import Iterator
@@ -18,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from billing_admin.extensions import db
 from billing_admin.models import (
@@ -29,8 +39,16 @@ from billing_admin.models import (
 )
 from billing_admin.pagination import Page, normalise_paging
 from billing_admin.plans.errors import PlanNotFound
+from billing_admin.subscribers.search import (
+    UserSearch,
+    exact_email_user,
+    join_on_user,
+    matching_users,
+    row_condition,
+    users_condition,
+)
 
-SEARCH_MAX = 100
+SEARCH_COUNT_CAP = 10_000  # default of the config key of the same name
 # The original system's PlanSubscriberModel: the JSON item, its OpenAPI schema and the CSV
 # columns all follow this list.
 API_FIELDS = (
@@ -42,6 +60,9 @@ API_FIELDS = (
     "current_period_end",
 )
 EXPORT_BATCH = 1_000
+SORTS = {"subscribed": Subscription.created_at, "period_end": Subscription.current_period_end}
+DIRECTIONS = ("desc", "asc")
+DEFAULT_SORT, DEFAULT_DIRECTION = "subscribed", "desc"
 
 
 class UnknownStatus(ValueError):
@@ -61,6 +82,7 @@ class SubscriberRow:
     subscribed_at: int
     current_period_end: int
     cancel_at_period_end: bool
+    plan_id: str
 
     def as_api(self) -> dict[str, Any]:
         """The original system's ``PlanSubscriberModel``."""
@@ -76,31 +98,58 @@ class SubscriberRow:
 
 @dataclass(frozen=True)
 class SubscriberFilter:
-    plan_id: str
+    """Which subscriptions, in which order. ``plan_id`` None: every plan."""
+
+    plan_id: str | None
     status: str | None = None
-    search: str | None = None
+    search: UserSearch | None = None
+    sort: str = DEFAULT_SORT
+    direction: str = DEFAULT_DIRECTION
 
     @classmethod
-    def parse(cls, plan_id: str, status: str | None, search: str | None) -> "SubscriberFilter":
-        """Checked filters; an unknown status raises UnknownStatus."""
+    def parse(
+        cls,
+        plan_id: str | None,
+        status: str | None,
+        search: str | None,
+        sort: str | None = None,
+        direction: str | None = None,
+    ) -> "SubscriberFilter":
+        """Checked filters; an unknown status raises UnknownStatus. An unknown or absent sort
+        or direction is the default (newest subscribed first), as pages treat nonsense."""
         status = status or None  # absent or empty: every status
         if status is not None and status not in SUBSCRIPTION_STATUSES:
             raise UnknownStatus(status)
-        search = (search or "").strip()[:SEARCH_MAX] or None
-        return cls(plan_id, status, search)
+        sort = sort if sort in SORTS else DEFAULT_SORT
+        direction = direction if direction in DIRECTIONS else DEFAULT_DIRECTION
+        return cls(plan_id, status, UserSearch.parse(search), sort, direction)
 
     def where(self) -> list[Any]:
-        conditions = [Subscription.plan_id == self.plan_id]
+        """Plan and status conditions (the search is applied by the caller's strategy)."""
+        conditions = []
+        if self.plan_id is not None:
+            conditions.append(Subscription.plan_id == self.plan_id)
         if self.status:
             conditions.append(Subscription.status == self.status)
-        if self.search:
-            conditions.append(
-                sa.or_(
-                    User.email.icontains(self.search, autoescape=True),
-                    User.name.icontains(self.search, autoescape=True),
-                )
-            )
         return conditions
+
+    @property
+    def sort_column(self):
+        return SORTS[self.sort]
+
+    def order(self, reverse: bool = False) -> tuple:
+        """ORDER BY of the list as shown (or reversed)."""
+        ascending = (self.direction == "asc") != reverse
+        columns = (self.sort_column, Subscription.id)
+        return tuple(c.asc() if ascending else c.desc() for c in columns)
+
+    def after(self, key: tuple, reverse: bool = False, inclusive: bool = False):
+        """Rows after ``key`` in the list's order (or reversed)."""
+        ascending = (self.direction == "asc") != reverse
+        row = sa.tuple_(self.sort_column, Subscription.id)
+        if ascending:
+            return row >= key if inclusive else row > key
+        return row <= key if inclusive else row < key
 
 
 ROW_COLUMNS = (
@@ -112,6 +161,7 @@ ROW_COLUMNS = (
     Subscription.created_at,
     Subscription.current_period_end,
     Subscription.cancel_at_period_end,
+    Subscription.plan_id,
 )
 
 
@@ -119,24 +169,75 @@ def _rows(query) -> list[SubscriberRow]:
     return [SubscriberRow(*row) for row in db.session.execute(query)]
 
 
+def plan_choices() -> list[Plan]:
+    """Every plan, in the plan list's order, for the plan filter."""
+    return list(db.session.scalars(sa.select(Plan).order_by(Plan.display_order, Plan.id)))
+
+
+def count_cap() -> int:
+    """Above this many matches a search's total is "more than" it (config SEARCH_COUNT_CAP)."""
+    return int(current_app.config.get("SEARCH_COUNT_CAP", SEARCH_COUNT_CAP))
+
+
+@dataclass(frozen=True)
+class _Matches:
+    """How a filter's rows are found: extra conditions on billing_subscription and the table
+    they need joined (None: no join)."""
+
+    conditions: list[Any]
+    joined: Any = None
+
+
+def _matches(filters: SubscriberFilter) -> _Matches | None:
+    """None when nothing can match (a search that finds no user). One or two statements."""
+    search = filters.search
+    if search is None:
+        return _Matches([])
+    exact = exact_email_user(search)
+    if exact is not None:
+        return _Matches([Subscription.user_id == exact])
+    cap = count_cap()
+    users = db.session.scalars(matching_users(search).limit(cap + 1)).all()
+    if not users:
+        return None
+    if len(users) <= cap:
+        return _Matches([users_condition(list(users))])
+    conditions, joined = row_condition(search, None)
+    return _Matches(conditions, joined)
+
+
 def subscribers_page(
-    plan_id: str,
+    plan_id: str | None,
     *,
     page: Any = None,
     page_size: Any = None,
     status: str | None = None,
     search: str | None = None,
+    sort: str | None = None,
+    direction: str | None = None,
 ) -> Page[SubscriberRow]:
-    """One page of a plan's subscribers, newest first. Paging values are normalised (never an
-    error); an unknown plan raises PlanNotFound and an unknown status UnknownStatus."""
+    """One page of a plan's subscribers (``plan_id`` None: of every plan), newest subscribed
+    first unless ``sort`` ("subscribed", "period_end") and ``direction`` ("desc", "asc") say
+    otherwise. Paging values, sort and direction are normalised (never an error); an unknown
+    plan raises PlanNotFound and an unknown status UnknownStatus. ``Page.capped``: a search
+    matched more than ``count_cap()`` rows, and ``total`` is that cap."""
     page, page_size = normalise_paging(page, page_size)
-    filters = SubscriberFilter.parse(plan_id, status, search)
-    if db.session.get(Plan, plan_id) is None:
+    filters = SubscriberFilter.parse(plan_id, status, search, sort, direction)
+    if plan_id is not None and db.session.get(Plan, plan_id) is None:
         raise PlanNotFound(plan_id)
-    total = count_subscribers(filters)
     offset = (page - 1) * page_size
-    items = _page_rows(filters, offset, page_size, total) if offset < total else []
-    return Page(items=items, total=total, page=page, page_size=page_size)
+    if filters.search is None:
+        matches, total, capped = _Matches([]), _counted_total(filters), False
+    else:
+        matches = _matches(filters)
+        if matches is None:
+            return Page(items=[], total=0, page=page, page_size=page_size)
+        total, capped = _count_matches(filters, matches)
+    if capped:
+        items = _page_rows(filters, matches, offset, page_size, None)
+    else:
+        items = _page_rows(filters, matches, offset, page_size, total) if offset < total else []
+    return Page(items=items, total=total, page=page, page_size=page_size, capped=capped)
 
 
 @dataclass(frozen=True)
@@ -184,73 +285,86 @@ def subscribers_after(
     if after is not None:
         query = query.where(key < tuple(after))
     rows = _rows(query)
-    return KeysetPage(rows[:size], count_subscribers(filters), size, len(rows) > size)
+    return KeysetPage(rows[:size], _counted_total(filters), size, len(rows) > size)
 
 
-def count_subscribers(filters: SubscriberFilter) -> int:
-    if filters.search:
-        query = (
-            sa.select(sa.func.count())
-            .select_from(Subscription)
-            .join(User, User.id == Subscription.user_id)
-            .where(*filters.where())
-        )
-        return db.session.scalar(query) or 0
-    query = sa.select(sa.func.coalesce(sa.func.sum(PlanSubscriptionCount.count), 0)).where(
-        PlanSubscriptionCount.plan_id == filters.plan_id
-    )
+def _counted_total(filters: SubscriberFilter) -> int:
+    query = sa.select(sa.func.coalesce(sa.func.sum(PlanSubscriptionCount.count), 0))
+    if filters.plan_id is not None:
+        query = query.where(PlanSubscriptionCount.plan_id == filters.plan_id)
     if filters.status:
         query = query.where(PlanSubscriptionCount.status == filters.status)
     return int(db.session.scalar(query) or 0)
 
 
-def _keys(filters: SubscriberFilter):
-    query = sa.select(Subscription.created_at, Subscription.id).where(*filters.where())
-    if filters.search:
-        query = query.join(User, User.id == Subscription.user_id)
-    return query
+def _count_matches(filters: SubscriberFilter, matches: _Matches) -> tuple[int, bool]:
+    """(total, capped): matching rows counted up to the cap, never past it."""
+    cap = count_cap()
+    rows = join_on_user(sa.select(sa.literal(1)).select_from(Subscription), matches.joined)
+    rows = rows.where(*filters.where(), *matches.conditions).limit(cap + 1)
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(rows.subquery())) or 0
+    return (cap, True) if count > cap else (count, False)
+
+
+def _keys(filters: SubscriberFilter, matches: _Matches):
+    query = sa.select(filters.sort_column, Subscription.id).where(
+        *filters.where(), *matches.conditions
+    )
+    return join_on_user(query, matches.joined)
 
 
 def _page_rows(
-    filters: SubscriberFilter, offset: int, size: int, total: int
+    filters: SubscriberFilter, matches: _Matches, offset: int, size: int, total: int | None
 ) -> list[SubscriberRow]:
-    key = sa.tuple_(Subscription.created_at, Subscription.id)
-    newest_first = (Subscription.created_at.desc(), Subscription.id.desc())
-    oldest_first = (Subscription.created_at.asc(), Subscription.id.asc())
-    base = (
-        sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id).where(*filters.where())
-    )
-    after_page = total - offset - size  # rows older than this page
-    if offset <= after_page:
-        # Nearer the newest end: skip `offset` keys from there, then read the page by key.
+    """The page at ``offset``; ``total`` None (unknown beyond the cap): found from the first
+    row onwards."""
+    base = join_on_user(
+        sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id),
+        matches.joined,
+        user_joined=True,
+    ).where(*filters.where(), *matches.conditions)
+    after_page = None if total is None else total - offset - size  # rows after this page
+    if after_page is None or offset <= after_page:
+        # Nearer the start: skip `offset` keys from there, then read the page by key.
         anchor = db.session.execute(
-            _keys(filters).order_by(*newest_first).offset(offset).limit(1)
-        ).one()
-        return _rows(base.where(key <= tuple(anchor)).order_by(*newest_first).limit(size))
-    # Nearer the oldest end: skip from there to the page's oldest row, read upwards, reverse.
+            _keys(filters, matches).order_by(*filters.order()).offset(offset).limit(1)
+        ).one_or_none()
+        if anchor is None:
+            return []
+        query = base.where(filters.after(tuple(anchor), inclusive=True))
+        return _rows(query.order_by(*filters.order()).limit(size))
+    # Nearer the end: skip from there to the page's last row, read backwards, reverse.
     skip = max(0, after_page)
-    anchor = db.session.execute(_keys(filters).order_by(*oldest_first).offset(skip).limit(1)).one()
-    rows = _rows(
-        base.where(key >= tuple(anchor)).order_by(*oldest_first).limit(size + min(0, after_page))
-    )
+    anchor = db.session.execute(
+        _keys(filters, matches).order_by(*filters.order(reverse=True)).offset(skip).limit(1)
+    ).one()
+    query = base.where(filters.after(tuple(anchor), reverse=True, inclusive=True))
+    rows = _rows(query.order_by(*filters.order(reverse=True)).limit(size + min(0, after_page)))
     return rows[::-1]
 
 
 def iter_subscribers(filters: SubscriberFilter) -> Iterator[SubscriberRow]:
-    """Every subscriber matching the filters, newest first, read in batches by key: memory stays
-    constant whatever the plan's size (used by the CSV export)."""
-    key = sa.tuple_(Subscription.created_at, Subscription.id)
+    """Every subscriber matching the filters, in the list's order, read in batches by key:
+    memory stays constant whatever the plan's size (used by the CSV export)."""
+    matches = _matches(filters)
+    if matches is None:
+        return
     query = (
-        sa.select(*ROW_COLUMNS)
-        .join(User, User.id == Subscription.user_id)
-        .where(*filters.where())
-        .order_by(Subscription.created_at.desc(), Subscription.id.desc())
+        join_on_user(
+            sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id),
+            matches.joined,
+            user_joined=True,
+        )
+        .where(*filters.where(), *matches.conditions)
+        .order_by(*filters.order())
         .limit(EXPORT_BATCH)
     )
     last = None
     while True:
-        batch = _rows(query if last is None else query.where(key < last))
+        batch = _rows(query if last is None else query.where(filters.after(last)))
         yield from batch
         if len(batch) < EXPORT_BATCH:
             return
-        last = (batch[-1].subscribed_at, batch[-1].subscription_id)
+        end = batch[-1]
+        sort_value = end.subscribed_at if filters.sort == "subscribed" else end.current_period_end
+        last = (sort_value, end.subscription_id)

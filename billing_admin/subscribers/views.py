@@ -1,4 +1,5 @@
-"""A plan's subscribers in the browser: the paginated table and its CSV export."""
+"""Subscribers in the browser: a plan's paginated table, the table across every plan
+(/admin/subscribers, where the navigation's search box goes), and their CSV exports."""
 
 import csv
 import io
@@ -12,70 +13,149 @@ from billing_admin.models import SUBSCRIPTION_STATUSES
 from billing_admin.pagination import PAGE_SIZE_CHOICES
 from billing_admin.plans.errors import PlanNotFound
 from billing_admin.plans.service import get_plan
+from billing_admin.subscribers.search import SEARCH_MAX
 from billing_admin.subscribers.service import (
     API_FIELDS,
+    DEFAULT_DIRECTION,
+    DEFAULT_SORT,
+    DIRECTIONS,
+    SORTS,
     SubscriberFilter,
     SubscriberRow,
     iter_subscribers,
+    plan_choices,
     subscribers_page,
 )
 
 bp = Blueprint("subscribers", __name__, url_prefix="/admin/plans")
+# Every plan's subscribers: its own blueprint, as its address is not under /admin/plans.
+everyone_bp = Blueprint("all_subscribers", __name__, url_prefix="/admin")
 
 CSV_HEADER = (*API_FIELDS, "cancel_at_period_end")
+CSV_HEADER_ALL_PLANS = (*CSV_HEADER, "plan_id")
 
 
-def _filter_args() -> tuple[str | None, str | None]:
-    """Status and search from the query string; an unknown status shows every status."""
-    status = request.args.get("status") or None
-    if status not in SUBSCRIPTION_STATUSES:
-        status = None
-    return status, request.args.get("q") or None
+def _filter_args() -> dict[str, str]:
+    """Status, search, sort and direction from the query string, as links should keep them:
+    an unknown status shows every status and an unknown sort or direction is the default
+    (newest subscribed first), so neither is kept; a blank search is no search."""
+    args = {
+        "status": request.args.get("status") or "",
+        "q": (request.args.get("q") or "").strip()[:SEARCH_MAX],
+        "sort": request.args.get("sort") or "",
+        "direction": request.args.get("direction") or "",
+    }
+    if args["status"] not in SUBSCRIPTION_STATUSES:
+        args["status"] = ""
+    if args["sort"] not in SORTS or args["sort"] == DEFAULT_SORT:
+        args["sort"] = ""
+    if args["direction"] not in DIRECTIONS or args["direction"] == DEFAULT_DIRECTION:
+        args["direction"] = ""
+    return {key: value for key, value in args.items() if value}
+
+
+def _page(plan_id: str | None, filters: dict[str, str]):
+    return subscribers_page(
+        plan_id,
+        page=request.args.get("page"),
+        page_size=request.args.get("page_size"),
+        status=filters.get("status"),
+        search=filters.get("q"),
+        sort=filters.get("sort"),
+        direction=filters.get("direction"),
+    )
+
+
+def _render(template: str, page, filters: dict[str, str], link_args: dict, **context):
+    return render_template(
+        template,
+        page=page,
+        filters=filters,
+        link_args=link_args,
+        statuses=SUBSCRIPTION_STATUSES,
+        sorts=tuple(SORTS),
+        sort=filters.get("sort", DEFAULT_SORT),
+        direction=filters.get("direction", DEFAULT_DIRECTION),
+        page_sizes=PAGE_SIZE_CHOICES,
+        now=now_epoch(),
+        **context,
+    )
 
 
 @bp.get("/<plan_id>/subscribers")
 def index(plan_id: str):
-    status, search = _filter_args()
+    filters = _filter_args()
     try:
-        page = subscribers_page(
-            plan_id,
-            page=request.args.get("page"),
-            page_size=request.args.get("page_size"),
-            status=status,
-            search=search,
-        )
+        page = _page(plan_id, filters)
     except PlanNotFound as exc:
         abort(404, str(exc))
-    filters = {k: v for k, v in {"status": status, "q": search}.items() if v}
-    return render_template(
+    return _render(
         "subscribers/list.html",
+        page,
+        filters,
+        {"plan_id": plan_id, **filters, "page_size": page.page_size},
         plan=get_plan(plan_id),
-        page=page,
-        filters=filters,
-        link_args={"plan_id": plan_id, **filters, "page_size": page.page_size},
-        statuses=SUBSCRIPTION_STATUSES,
-        page_sizes=PAGE_SIZE_CHOICES,
-        now=now_epoch(),
     )
 
 
 @bp.get("/<plan_id>/subscribers.csv")
 def export_csv(plan_id: str):
-    status, search = _filter_args()
+    filters = _filter_args()
     try:
         get_plan(plan_id)
     except PlanNotFound as exc:
         abort(404, str(exc))
-    filters = SubscriberFilter.parse(plan_id, status, search)
-    day = datetime.fromtimestamp(now_epoch(), UTC).strftime("%Y-%m-%d")
-    return Response(
-        stream_with_context(_csv_lines(iter_subscribers(filters))),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{plan_id}-subscribers-{day}.csv"'},
+    return _csv_response(plan_id, filters, f"{plan_id}-subscribers", CSV_HEADER)
+
+
+def _all_filters() -> tuple[dict[str, str], list]:
+    """The page's filters with the plan's (an unknown plan shows every plan, as an unknown
+    status shows every status), and the plans to choose from."""
+    filters = _filter_args()
+    plans = plan_choices()
+    plan_id = request.args.get("plan") or ""
+    if plan_id in {plan.id for plan in plans}:
+        filters = {"plan": plan_id, **filters}
+    return filters, plans
+
+
+@everyone_bp.get("/subscribers")
+def everyone():
+    filters, plans = _all_filters()
+    page = _page(filters.get("plan"), filters)
+    return _render(
+        "subscribers/all.html",
+        page,
+        filters,
+        {**filters, "page_size": page.page_size},
+        plans=plans,
+        plan_names={plan.id: plan for plan in plans},
     )
 
 
-def _csv_lines(rows: Iterator[SubscriberRow]) -> Iterator[str]:
+@everyone_bp.get("/subscribers.csv")
+def everyone_csv():
+    filters, _ = _all_filters()
+    return _csv_response(filters.get("plan"), filters, "subscribers", CSV_HEADER_ALL_PLANS)
+
+
+def _csv_response(plan_id: str | None, filters: dict[str, str], name: str, header: tuple):
+    parsed = SubscriberFilter.parse(
+        plan_id,
+        filters.get("status"),
+        filters.get("q"),
+        filters.get("sort"),
+        filters.get("direction"),
+    )
+    day = datetime.fromtimestamp(now_epoch(), UTC).strftime("%Y-%m-%d")
+    return Response(
+        stream_with_context(_csv_lines(iter_subscribers(parsed), header)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{day}.csv"'},
+    )
+
+
+def _csv_lines(rows: Iterator[SubscriberRow], header: tuple = CSV_HEADER) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -85,20 +165,20 @@ def _csv_lines(rows: Iterator[SubscriberRow]) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow(CSV_HEADER)
+    writer.writerow(header)
     yield flush()
+    with_plan = "plan_id" in header
     for row in rows:
-        writer.writerow(
-            (
-                row.user_id,
-                _cell(row.email),
-                _cell(row.name),
-                row.status,
-                row.subscribed_at,
-                row.current_period_end,
-                "true" if row.cancel_at_period_end else "false",
-            )
-        )
+        cells = [
+            row.user_id,
+            _cell(row.email),
+            _cell(row.name),
+            row.status,
+            row.subscribed_at,
+            row.current_period_end,
+            "true" if row.cancel_at_period_end else "false",
+        ]
+        writer.writerow([*cells, row.plan_id] if with_plan else cells)
         yield flush()
 
 

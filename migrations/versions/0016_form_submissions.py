@@ -1,7 +1,7 @@
 """One-time form submission tokens (issue 16: forms never lose what was typed).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0012
 Create Date: 2026-11-30
 
 ``form_submission`` records each use of a form's one-time token (billing_admin/forms/once.py):
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -646,3 +646,48 @@ def test_second_factor_enrol_sign_out_sign_in_with_a_code_then_a_recovery_code(
         email,
     )
     assert used == [(1,)]
+
+
+# -- Search across plans (issue 13) ------------------------------------------------------------
+
+
+def test_the_navigation_search_box_finds_subscribers_across_plans_then_filters_and_sorts(
+    signed_in_page, live_server
+):
+    page = signed_in_page
+    expected = query(
+        live_server,
+        "SELECT u.email, s.plan_id, s.current_period_end FROM billing_subscription s "
+        "JOIN user u ON u.id = s.user_id WHERE lower(u.email) LIKE '%demo12%' "
+        "OR lower(u.name) LIKE '%demo12%' ORDER BY s.created_at DESC, s.id DESC",
+    )
+    assert 1 < len(expected) <= 20 and len({plan for _, plan, _ in expected}) > 1
+
+    page.goto("/admin/plans")
+    box = page.get_by_role("search").get_by_label("Search subscribers by email or name")
+    box.fill("DEMO12")
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/subscribers\?q=DEMO12$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Subscribers")
+    expect(pager_summary(page)).to_have_text(f"Showing 1–{len(expected)} of {len(expected)}")
+    emails = subscriber_rows(page).locator("td:nth-child(2)")
+    expect(emails).to_have_text([email for email, _, _ in expected])
+    expect(page.get_by_label("Email or name contains")).to_have_value("DEMO12")
+
+    # One plan, soonest end of period first: the plan's rows, in the database's order.
+    plan = expected[0][1]
+    on_plan = sorted((row for row in expected if row[1] == plan), key=lambda row: row[2])
+    page.get_by_label("Plan", exact=True).select_option(plan)
+    page.get_by_label("Sort by").select_option("period_end")
+    page.get_by_label("Order").select_option("asc")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(rf"plan={plan}"))
+    assert "q=DEMO12" in page.url and "sort=period_end" in page.url and "direction=asc" in page.url
+    expect(emails).to_have_text([email for email, _, _ in on_plan])
+    expect(subscriber_rows(page).locator("td:nth-child(3) a").first).to_have_attribute(
+        "href", f"/admin/plans/{plan}"
+    )
+    csv_link = page.get_by_role("button", name="Download CSV")
+    href = csv_link.get_attribute("href")
+    assert href.startswith("/admin/subscribers.csv?") and "q=DEMO12" in href
+    assert f"plan={plan}" in href and "sort=period_end" in href and "direction=asc" in href

@@ -1,0 +1,268 @@
+"""Benchmark: search by email or name at a million subscriptions (issue 13).
+
+Builds (once, then reuses) a database like bench/subscribers.py's: 1,000,000 demo subscriptions,
+500,000 of them on ``pro`` (``flask seed-demo`` data: ``demoN@example.com``, names from short
+lists of first and last names). It is built at the revision before 0012 and then migrated, so
+the run also reports how long migration 0012 takes on a million users.
+
+Measured, through the app (Flask test client, in process, signed in), p50 and p95 of the HTML
+page for each query, within ``pro`` (``/admin/plans/pro/subscribers``) and across plans
+(``/admin/subscribers``), with and without ``status=active``:
+
+- an exact email, a 6-character fragment of an email (~111 users) and of a name (~1 in 14
+  users), a 3-character fragment of an email (digits: ~3% of users) and of a name ("ova": ~1 in
+  3 users), and a string that matches nothing;
+- beside each, in the same run, the same search done the old way: the statements the page ran
+  before issue 13 (count, anchor, page with ``lower(email) LIKE '%q%' OR lower(name) LIKE
+  '%q%'``), on the app's session, fewer repetitions (each takes seconds).
+
+Usage (from the project folder, with the project's .venv):
+
+    .venv/bin/python bench/search.py --engine sqlite
+    .venv/bin/python bench/search.py --engine postgresql   # needs the local PostgreSQL
+
+Bounded: a fixed number of repetitions per case. Data: bench/.data/search.sqlite3 or the
+PostgreSQL database billing_bench_search; --rebuild makes it again.
+"""
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+from bench.subscribers import HOT_PLAN, HOT_ROWS, PASSWORD, TOTAL, signed_in_client  # noqa: E402
+
+REPEAT = 20
+OLD_REPEAT = 3
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/billing_bench_search"
+QUERIES = (
+    ("exact email", "demo123457@example.com"),
+    ("6-char fragment of an email", "mo4321"),
+    ("6-char fragment of a name", "kuznet"),
+    ("3-char fragment of an email", "482"),
+    ("3-char fragment of a name", "ova"),
+    ("no match", "zqxjw"),
+)
+
+
+def _revision_before_search() -> str:
+    [path] = ROOT.glob("migrations/versions/0012_*.py")
+    spec = importlib.util.spec_from_file_location("migration_0012", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.down_revision
+
+
+def database_url(engine: str, rebuild: bool) -> str:
+    if engine == "sqlite":
+        path = ROOT / "bench" / ".data" / "search.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if rebuild:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = 'billing_bench_search'")
+        )
+        if exists and rebuild:
+            connection.exec_driver_sql("DROP DATABASE billing_bench_search WITH (FORCE)")
+            exists = False
+        if not exists:
+            connection.exec_driver_sql("CREATE DATABASE billing_bench_search")
+    admin.dispose()
+    return PG_URL
+
+
+def build(app) -> float | None:
+    """The data set, made once at the revision before 0012, then migrated; the migration's
+    seconds (None when it had already run)."""
+    from flask_migrate import upgrade
+
+    from billing_admin.auth.service import create_or_promote_admin
+    from billing_admin.extensions import db
+    from billing_admin.models import Subscription
+    from billing_admin.plans.seeding import seed_plans
+    from billing_admin.subscribers.demo import seed_demo
+
+    with app.app_context():
+        with db.engine.connect() as connection:
+            tables = sa.inspect(connection).get_table_names()
+            current = (
+                connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+                if "alembic_version" in tables
+                else None
+            )
+        if current is None:
+            upgrade(revision=_revision_before_search())
+            print("building the data set (once)...", file=sys.stderr)
+            started = time.perf_counter()
+            seed_plans(include_annual=True, include_promo=True)
+            seed_demo(HOT_ROWS, random_seed=1, plan_weights={HOT_PLAN: 1})
+            others = {"free": 8, "starter": 4, "business": 2, "unlimited": 1, "starter_annual": 1,
+                      "pro_annual": 1, "business_annual": 0.05, "newyear_2025": 1}  # fmt: skip
+            seed_demo(TOTAL - HOT_ROWS, random_seed=2, plan_weights=others)
+            create_or_promote_admin("bench@example.com", PASSWORD, "Bench")
+            print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            db.session.remove()
+        migrated = None
+        if current != "0012":
+            started = time.perf_counter()
+            upgrade()
+            migrated = time.perf_counter() - started
+            print(f"migration to 0012: {migrated:.0f} s", file=sys.stderr)
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("VACUUM ANALYZE")
+            else:
+                db.session.execute(sa.text("ANALYZE"))
+                db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count(Subscription.id))) == TOTAL
+        db.session.remove()
+        return migrated
+
+
+def timings(run, repeat: int, warm: int = 2) -> tuple[float, float]:
+    """p50 and p95 in milliseconds of ``run()`` over ``repeat`` runs, after warm-up runs."""
+    for _ in range(warm):
+        run()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(0, round(0.95 * len(samples)) - 1)]
+
+
+def old_way(app, plan_id: str | None, status: str | None, query: str):
+    """What the subscriber page ran before issue 13 for a search: count the matches, find the
+    first page's anchor, read the page (lower(...) LIKE '%q%' on every user)."""
+    from billing_admin.extensions import db
+    from billing_admin.models import Subscription, User
+
+    conditions = [
+        sa.or_(
+            User.email.icontains(query, autoescape=True),
+            User.name.icontains(query, autoescape=True),
+        )
+    ]
+    if plan_id:
+        conditions.append(Subscription.plan_id == plan_id)
+    if status:
+        conditions.append(Subscription.status == status)
+    joined = sa.select(Subscription.created_at, Subscription.id).join(
+        User, User.id == Subscription.user_id
+    )
+
+    def run():
+        with app.app_context():
+            total = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Subscription)
+                .join(User, User.id == Subscription.user_id)
+                .where(*conditions)
+            )
+            if total:
+                order = (Subscription.created_at.desc(), Subscription.id.desc())
+                anchor = db.session.execute(
+                    joined.where(*conditions).order_by(*order).limit(1)
+                ).one()
+                db.session.execute(
+                    sa.select(Subscription.id, User.email, User.name)
+                    .join(User, User.id == Subscription.user_id)
+                    .where(*conditions)
+                    .where(sa.tuple_(Subscription.created_at, Subscription.id) <= tuple(anchor))
+                    .order_by(*order)
+                    .limit(20)
+                ).all()
+            db.session.remove()
+            return total
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--rebuild", action="store_true", help="make the data set again")
+    parser.add_argument("--repeat", type=int, default=REPEAT)
+    parser.add_argument("--old-repeat", type=int, default=OLD_REPEAT)
+    parser.add_argument(
+        "--old-everywhere",
+        action="store_true",
+        help="the old way for every case (default: within pro, any status: each takes seconds)",
+    )
+    args = parser.parse_args()
+
+    os.environ.setdefault("SECRET_KEY", "benchmark")
+    from billing_admin import create_app
+
+    url = database_url(args.engine, args.rebuild)
+    app = create_app(
+        {
+            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+            "REQUIRE_SECOND_FACTOR": False,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "benchmark",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    migrated = build(app)
+    client = signed_in_client(app)
+    load = os.getloadavg()
+    print(f"## {args.engine}: {TOTAL:,} subscriptions, {HOT_ROWS:,} on `{HOT_PLAN}`; "
+          f"{args.repeat} runs a case (old way: {args.old_repeat}, no warm-up); load average "
+          "at start "
+          f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min, 2 cores)\n")  # fmt: skip
+    if migrated is not None:
+        print(f"Migration 0012 on this data: {migrated:.0f} s.\n")
+    print("| query | where | status | total shown | new p50 | new p95 | old p50 | old p95 | "
+          "old p95 ÷ new p95 |")  # fmt: skip
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for label, query in QUERIES:
+        for plan_id in (HOT_PLAN, None):
+            for status in (None, "active"):
+                params = {"q": query, **({"status": status} if status else {})}
+                path = (
+                    (f"/admin/plans/{plan_id}/subscribers" if plan_id else "/admin/subscribers")
+                    + "?"
+                    + urlencode(params)
+                )
+                response = client.get(path)
+                assert response.status_code == 200, (path, response.status_code)
+                html = response.get_data(as_text=True)
+                shown = "more than 10,000" if "of more than" in html else _total(html)
+                new = timings(lambda path=path: client.get(path), args.repeat)
+                where = f"`{plan_id}`" if plan_id else "all plans"
+                if args.old_everywhere or (plan_id and not status):
+                    old = timings(old_way(app, plan_id, status, query), args.old_repeat, warm=0)
+                    old_cells = f"{old[0]:.0f} | {old[1]:.0f} | {old[1] / new[1]:.0f}×"
+                else:
+                    old_cells = "– | – | –"
+                print(f"| {label} `{query}` | {where} | {status or 'any'} | {shown} | "
+                      f"{new[0]:.1f} | {new[1]:.1f} | {old_cells} |", flush=True)  # fmt: skip
+    load = os.getloadavg()
+    print(f"\nLoad average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.")
+
+
+def _total(html: str) -> str:
+    import re
+
+    found = re.search(r"Showing [\d,]+–[\d,]+ of ([\d,]+)", html)
+    return found.group(1) if found else "0"
+
+
+if __name__ == "__main__":
+    main()

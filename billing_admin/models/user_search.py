@@ -1,0 +1,294 @@
+"""The indexes that find a user by email or name (issue 13), kept by the database itself.
+
+Search matches *normalised* text: Latin A–Z and Cyrillic А–Я (with Ѐ–Џ) lower-cased, and ``ё``
+/ ``Ё`` read as ``е``; every other character stays as it is (``%``, ``_``, ``\\``, quotes are
+ordinary characters). ``normalise`` is the rule in Python; ``postgresql_normalised`` and
+``sqlite_normalising_select`` are the same rule in SQL, written with ``translate`` / ``replace``
+only, so the database computes it identically whoever writes the row (this app, the platform,
+psql or the sqlite3 shell: no app-registered function is involved).
+
+PostgreSQL, on ``"user"`` (expression indexes):
+
+- ``ux_user_email_normalised``: UNIQUE b-tree on the normalised email (``COLLATE "C"``, so it also
+  serves prefix ranges): exact-email look-ups and 1–2-character prefixes.
+- ``ix_user_name_normalised``: b-tree on the normalised name (prefixes).
+- ``ix_user_email_trgm``, ``ix_user_name_trgm``: GIN ``gin_trgm_ops`` (``pg_trgm``) on the same
+  expressions, serving ``LIKE '%fragment%'``. The extension is created in schema ``public`` (or
+  wherever it already is) and its operator class is named with that schema, so a schema that
+  holds our tables can be dropped without taking the extension with it. Without ``pg_trgm``
+  these two are absent and substring search scans (the app logs a warning).
+
+SQLite:
+
+- ``billing_user_search``: one row per user (``user_id``) with its normalised ``email`` and
+  ``name``; its integer ``id`` is the full-text index's rowid (the user table's own rowid is not
+  stable across VACUUM, a text primary key does not alias it). UNIQUE index on ``email``, index
+  on ``name``.
+- ``billing_user_search_fts``: FTS5 with the ``trigram`` tokenizer over those two columns
+  (external content: the text is stored once, in ``billing_user_search``).
+- Triggers on ``"user"`` (insert, update of email or name, delete) keep ``billing_user_search``
+  exact, and triggers on it keep the FTS index exact, in the same transaction as the change.
+  A migration that rebuilds ``"user"`` (SQLite's copy-and-rename) must create the user triggers
+  again.
+
+The same DDL runs when the tables are created from the models (tests) and, as a frozen copy, in
+migration 0012. These tables and indexes are invisible to the ORM's metadata: ``include_name``
+tells Alembic's comparison to leave them alone.
+"""
+
+import logging
+
+import sqlalchemy as sa
+
+logger = logging.getLogger(__name__)
+
+_UPPER = (
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    + "".join(chr(c) for c in range(0x0410, 0x0430))  # А–Я
+    + "".join(chr(c) for c in range(0x0400, 0x0410))  # Ѐ–Џ (Ё among them)
+)
+_LOWER = (
+    "abcdefghijklmnopqrstuvwxyz"
+    + "".join(chr(c) for c in range(0x0430, 0x0450))
+    + "".join(chr(c) for c in range(0x0450, 0x0460))
+)
+# Ё → е and ё → е (not ё): "елкин" finds "Ёлкин".
+FOLD_FROM = _UPPER + "ё"
+FOLD_TO = _LOWER.replace("ё", "е") + "е"
+_TABLE = str.maketrans(FOLD_FROM, FOLD_TO)
+
+USERS_TABLE = "billing_user_search"
+FTS_TABLE = "billing_user_search_fts"
+SQLITE_TABLES = (
+    USERS_TABLE,
+    FTS_TABLE,
+    *(f"{FTS_TABLE}_{part}" for part in ("data", "idx", "content", "docsize", "config")),
+)
+POSTGRESQL_INDEXES = (
+    "ux_user_email_normalised",
+    "ix_user_name_normalised",
+    "ix_user_email_trgm",
+    "ix_user_name_trgm",
+)
+TRIGRAM_INDEXES = POSTGRESQL_INDEXES[2:]
+
+
+def normalise(text: str) -> str:
+    """The search form of ``text`` (see the module docstring); same length as ``text``."""
+    return text.translate(_TABLE)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def postgresql_normalised(column: str) -> str:
+    """SQL for the normalised ``column`` on PostgreSQL (IMMUTABLE: usable in an index)."""
+    return f"translate({column}, {_quote(FOLD_FROM)}, {_quote(FOLD_TO)})"
+
+
+def _replaced(sql: str, pairs) -> str:
+    for upper, lower in pairs:
+        sql = f"replace({sql}, '{upper}', '{lower}')"
+    return sql
+
+
+def sqlite_normalising_select(source: str, kept: dict[str, str], folded: dict[str, str]) -> str:
+    """``SELECT`` the ``kept`` expressions as they are and the ``folded`` ones normalised, each
+    as its key, ``FROM source`` (empty: no FROM). SQLite has no ``translate`` and its ``lower``
+    folds ASCII only unless an app replaces it, so it is nested ``replace``, 25 deep a level
+    (its parser stack overflows at ~35, less inside a statement)."""
+    pairs = list(zip(FOLD_FROM, FOLD_TO, strict=True))
+    chunks = [pairs[i : i + 15] for i in range(0, len(pairs), 15)]
+    sql = ""
+    for level, chunk in enumerate(chunks):
+        expressions = {**kept, **folded} if level == 0 else {alias: alias for alias in kept}
+        if level:
+            expressions.update({alias: alias for alias in folded})
+        parts = [
+            f"{_replaced(expr, chunk) if alias in folded else expr} AS {alias}"
+            for alias, expr in expressions.items()
+        ]
+        select = "SELECT " + ", ".join(parts)
+        if level == 0:
+            sql = select + (f" FROM {source}" if source else "")
+        else:
+            sql = f"{select} FROM ({sql})"
+    return sql
+
+
+_EMAIL_AND_NAME = {"email": "email", "name": "name"}
+_NEW_USER_NORMALISED = sqlite_normalising_select(
+    "", {"user_id": "NEW.id"}, {"email": "NEW.email", "name": "NEW.name"}
+)
+
+SQLITE_DDL = (
+    f"""
+    CREATE TABLE {USERS_TABLE} (
+        id INTEGER PRIMARY KEY,
+        user_id VARCHAR(36) NOT NULL,
+        email TEXT NOT NULL,
+        name TEXT NOT NULL
+    )
+    """,
+    f"CREATE UNIQUE INDEX ux_{USERS_TABLE}_user ON {USERS_TABLE} (user_id)",
+    f"""
+    INSERT INTO {USERS_TABLE} (user_id, email, name)
+    {sqlite_normalising_select('"user"', {"user_id": "id"}, _EMAIL_AND_NAME)}
+    """,
+    f"CREATE UNIQUE INDEX ux_{USERS_TABLE}_email ON {USERS_TABLE} (email)",
+    f"CREATE INDEX ix_{USERS_TABLE}_name ON {USERS_TABLE} (name)",
+    f"""
+    CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
+        email, name, content='{USERS_TABLE}', content_rowid='id',
+        tokenize='trigram case_sensitive 1'
+    )
+    """,
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('rebuild')",
+    f"""
+    CREATE TRIGGER {USERS_TABLE}_fts_insert AFTER INSERT ON {USERS_TABLE}
+    BEGIN
+        INSERT INTO {FTS_TABLE} (rowid, email, name) VALUES (NEW.id, NEW.email, NEW.name);
+    END
+    """,
+    f"""
+    CREATE TRIGGER {USERS_TABLE}_fts_delete AFTER DELETE ON {USERS_TABLE}
+    BEGIN
+        INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, email, name)
+        VALUES ('delete', OLD.id, OLD.email, OLD.name);
+    END
+    """,
+    f"""
+    CREATE TRIGGER {USERS_TABLE}_fts_update AFTER UPDATE ON {USERS_TABLE}
+    BEGIN
+        INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, email, name)
+        VALUES ('delete', OLD.id, OLD.email, OLD.name);
+        INSERT INTO {FTS_TABLE} (rowid, email, name) VALUES (NEW.id, NEW.email, NEW.name);
+    END
+    """,
+    f"""
+    CREATE TRIGGER user_search_insert AFTER INSERT ON "user"
+    BEGIN
+        INSERT INTO {USERS_TABLE} (user_id, email, name)
+        {_NEW_USER_NORMALISED};
+    END
+    """,
+    f"""
+    CREATE TRIGGER user_search_update AFTER UPDATE OF id, email, name ON "user"
+    BEGIN
+        UPDATE {USERS_TABLE} SET (user_id, email, name) = (
+            {_NEW_USER_NORMALISED}
+        )
+        WHERE user_id = OLD.id;
+    END
+    """,
+    f"""
+    CREATE TRIGGER user_search_delete AFTER DELETE ON "user"
+    BEGIN
+        DELETE FROM {USERS_TABLE} WHERE user_id = OLD.id;
+    END
+    """,
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS user_search_insert",
+    "DROP TRIGGER IF EXISTS user_search_update",
+    "DROP TRIGGER IF EXISTS user_search_delete",
+    f"DROP TABLE IF EXISTS {FTS_TABLE}",
+    f"DROP TABLE IF EXISTS {USERS_TABLE}",  # its triggers and indexes go with it
+)
+
+
+def postgresql_ddl(trigram_schema: str | None) -> tuple[str, ...]:
+    """The indexes on PostgreSQL; the trigram ones only when ``pg_trgm`` is installed (in
+    ``trigram_schema``)."""
+    email, name = postgresql_normalised("email"), postgresql_normalised("name")
+    statements = [
+        f'CREATE UNIQUE INDEX ux_user_email_normalised ON "user" (({email} COLLATE "C"))',
+        f'CREATE INDEX ix_user_name_normalised ON "user" (({name} COLLATE "C"))',
+    ]
+    if trigram_schema is not None:
+        ops = f'"{trigram_schema}".gin_trgm_ops'
+        statements += [
+            f'CREATE INDEX ix_user_email_trgm ON "user" USING gin (({email}) {ops})',
+            f'CREATE INDEX ix_user_name_trgm ON "user" USING gin (({name}) {ops})',
+        ]
+    return tuple(statements)
+
+
+POSTGRESQL_DROP = tuple(f"DROP INDEX IF EXISTS {index}" for index in POSTGRESQL_INDEXES)
+
+
+def ensure_trigram_extension(connection) -> str | None:
+    """The schema ``pg_trgm`` is installed in, creating it in ``public`` if absent; None (and a
+    clear message in the log) when it cannot be created. Runs in a savepoint, so a refusal
+    leaves the surrounding transaction usable."""
+    schema = connection.exec_driver_sql(
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
+    ).scalar()
+    if schema is not None:
+        return schema.strip('"')
+    try:
+        with connection.begin_nested():
+            connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+    except sa.exc.DBAPIError as error:
+        message = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        logger.warning(
+            "pg_trgm could not be created (%s): substring search on users will scan the table "
+            "instead of using trigram indexes. Install it (CREATE EXTENSION pg_trgm WITH SCHEMA "
+            "public, as a superuser) and run the migration again to add the indexes.",
+            message,
+        )
+        return None
+    return "public"
+
+
+def install(connection) -> None:
+    """Create the search tables/indexes (and fill them from the users already there)."""
+    if connection.dialect.name == "sqlite":
+        for statement in SQLITE_DDL:
+            connection.exec_driver_sql(statement)
+    elif connection.dialect.name == "postgresql":
+        for statement in postgresql_ddl(ensure_trigram_extension(connection)):
+            connection.exec_driver_sql(statement)
+
+
+def uninstall(connection) -> None:
+    """Remove them again (the extension stays: it is the database's, others may use it)."""
+    statements = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}.get(
+        connection.dialect.name, ()
+    )
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Alembic's filter: the search tables and indexes are this module's, not the metadata's."""
+    if type_ == "table":
+        return name not in SQLITE_TABLES
+    if type_ == "index":
+        return name not in POSTGRESQL_INDEXES
+    return True
+
+
+def _after_create(target, connection, tables=(), **kw) -> None:
+    if any(table.name == "user" for table in tables):
+        install(connection)
+
+
+def _before_drop(target, connection, tables=(), **kw) -> None:
+    if any(table.name == "user" for table in tables):
+        uninstall(connection)
+
+
+def register(metadata: sa.MetaData) -> None:
+    sa.event.listen(metadata, "after_create", _after_create)
+    sa.event.listen(metadata, "before_drop", _before_drop)
+
+
+def _register() -> None:
+    from billing_admin.extensions import db
+
+    register(db.Model.metadata)
+
+
+_register()
