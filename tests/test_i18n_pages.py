@@ -839,7 +839,7 @@ def test_the_wait_message_counts_seconds_in_russian(app, client, set_clock):
     def attempt(at: int) -> str:
         set_clock(at)
         html = visitor.login(LOCKED_OUT, "wrong password!").get_data(as_text=True)
-        match = re.search(r'role="alert">([^<]*)<', html)
+        match = re.search(r'class="error-summary".*?<li>([^<]*)</li>', html, re.S)
         return match.group(1) if match else ""
 
     for _ in range(5):

@@ -1,7 +1,7 @@
 """Subscriptions get a version, for lost-update protection of admins' actions on them.
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0016
 Create Date: 2026-11-30
 
 Issue 13: two admins acting on the same subscription at once cannot both win silently. Like
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0012"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
