@@ -22,6 +22,8 @@ from billing_admin.dashboard.views import bp as dashboard_bp
 from billing_admin.errors.handlers import register_error_handlers
 from billing_admin.extensions import babel, csrf, db, limiter, login_manager, migrate
 from billing_admin.formatting import register_template_helpers
+from billing_admin.forms import new_submission_token, page_has_errors
+from billing_admin.forms.once import register_one_time_submissions
 from billing_admin.health.views import bp as health_bp
 from billing_admin.i18n.locales import select_locale
 from billing_admin.i18n.views import bp as language_bp
@@ -35,6 +37,7 @@ from billing_admin.sqlite import configure_sqlite
 from billing_admin.statuses import status_label
 from billing_admin.subscribers.views import bp as subscribers_bp
 from billing_admin.subscribers.views import everyone_bp as all_subscribers_bp
+from billing_admin.subscriptions.views import bp as subscriptions_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +66,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(require_access)
     app.before_request(refuse_nul_characters)
     register_extensions(app)
+    # After the CSRF check: a claim of a form's one-time token (forms/once.py).
+    register_one_time_submissions(app)
     register_blueprints(app)
     register_security_headers(app)
     register_error_handlers(app)
@@ -116,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
         dashboard_bp,
         plans_bp,
         subscribers_bp,
+        subscriptions_bp,
         all_subscribers_bp,
         audit_bp,
         accounts_bp,
@@ -131,3 +137,6 @@ def register_blueprints(app: Flask) -> None:
     app.add_template_filter(status_label, "subscription_status_label")
     # Controls only for those the access guard would let use them.
     app.add_template_global(may)
+    # The page's title says "Error:" after an invalid submit (forms/__init__.py).
+    app.add_template_global(page_has_errors)
+    app.add_template_global(new_submission_token)

@@ -20,6 +20,7 @@ from babel.numbers import format_compact_decimal, format_currency, format_decima
 from flask import Flask
 from flask_babel import get_locale, gettext, ngettext
 
+from billing_admin.bidi import bdi, isolate
 from billing_admin.i18n.locales import DEFAULT_LOCALE, LANGUAGES
 from billing_admin.pagination import page_window
 
@@ -101,12 +102,13 @@ def price_label(price: Any) -> str:
 
 
 def plan_name(plan: Any) -> str:
-    """The plan's Russian name in Russian where it has one, else its name."""
-    return (request_locale().language == "ru" and plan.name_ru) or plan.name
+    """The plan's Russian name in Russian where it has one, else its name; isolated from the
+    text around it (bidi.isolate), since it goes into titles, headings and messages."""
+    return isolate((request_locale().language == "ru" and plan.name_ru) or plan.name)
 
 
 def plan_description(plan: Any) -> str | None:
-    return (request_locale().language == "ru" and plan.description_ru) or plan.description
+    return isolate((request_locale().language == "ru" and plan.description_ru) or plan.description)
 
 
 def quota_summary(quotas: dict[str, int | None] | None) -> str:
@@ -228,4 +230,7 @@ def register_template_helpers(app: Flask) -> None:
         relative_time=relative_time,
         date_only=date_only,
         iso_date=iso_date,
+        # User-supplied text, isolated from the page around it (bidi.py).
+        bdi=bdi,
+        isolate=isolate,
     )

@@ -309,14 +309,22 @@ def test_viewers_read_every_page_and_the_api(app, viewer_client):
             "all_subscribers.everyone_csv",  # streamed: read buffered, below
             "api.get_plan",
             "api.plan_subscribers",
-        ):
-            continue  # need a real plan: below
+        ) or endpoint.startswith("subscriptions."):
+            continue  # need a real plan or subscription: below
         response = viewer_client.get(url)
         assert response.status_code in (200, 302), (endpoint, response.status_code)
-    from tests.helpers import add_plan
+    from tests.helpers import add_plan, add_subscription
 
     add_plan("pro")
+    subscription = add_subscription("pro", "paused", cancel_at_period_end=True)
+    db.session.commit()
+    sid, uid = subscription.id, subscription.user_id
     for url in (
+        f"/admin/subscriptions/{sid}",
+        f"/admin/users/{uid}",
+        *(f"/admin/subscriptions/{sid}/{action}" for action in ("resume", "resume-renewal")),
+        f"/admin/subscriptions/{sid}/change-plan",
+        f"/admin/subscriptions/{sid}/extend",
         "/admin/plans/pro",
         "/admin/plans/pro/prices/move",
         "/admin/plans/pro/subscribers",

@@ -214,6 +214,9 @@ def collect_data() -> Data:
     for user in subscribers:
         data.everywhere |= {user.email, user.name}
     data.everywhere |= set(db.session.scalars(sa.select(User.email)))
+    # Subscription and user ids (issue 13's pages show them), as data.
+    data.everywhere |= set(db.session.scalars(sa.select(Subscription.id)))
+    data.everywhere |= set(db.session.scalars(sa.select(User.id)))
     for plan in db.session.scalars(sa.select(Plan)):
         data.plan_ids.add(plan.id)
         data.everywhere |= {*(plan.features or ()), *strings_in(plan.plan_extra_metadata)}
@@ -431,10 +434,35 @@ def walked_urls(app: Flask, plan_ids: list[str]) -> list[tuple[str, str, str | N
                 continue
             if "GET" not in rule.methods:
                 continue  # POST-only: reached through the states below
-            assert rule.arguments <= {"plan_id"}, f"fill the arguments of {rule.rule}"
+            assert rule.arguments <= {"plan_id", "subscription_id", "user_id"}, (
+                f"fill the arguments of {rule.rule}"
+            )
+            if rule.arguments & {"subscription_id", "user_id"}:
+                # Issue 13: a subscription each action applies to, and its user.
+                subscription_id, user_id = subscription_for(rule.endpoint)
+                arguments = {"subscription_id": subscription_id, "user_id": user_id}
+                arguments = {k: v for k, v in arguments.items() if k in rule.arguments}
+                found.append((rule.endpoint, url_for(rule.endpoint, **arguments), None))
+                continue
             for plan_id in plan_ids if "plan_id" in rule.arguments else [None]:
                 arguments = {"plan_id": plan_id} if plan_id else {}
                 found.append((rule.endpoint, url_for(rule.endpoint, **arguments), plan_id))
+    return found
+
+
+# The subscription an action's page is walked with: one the action applies to.
+WALKED_STATUS = {"subscriptions.unpause": "paused"}
+
+
+def subscription_for(endpoint: str) -> tuple[str, str]:
+    """(subscription id, user id); the test's session is left outside any transaction."""
+    query = sa.select(Subscription.id, Subscription.user_id).where(
+        Subscription.plan_id == "pro",
+        Subscription.status == WALKED_STATUS.get(endpoint, "active"),
+        Subscription.cancel_at_period_end.is_(endpoint == "subscriptions.resume_renewal"),
+    )
+    found = tuple(db.session.execute(query.order_by(Subscription.id).limit(1)).one())
+    db.session.rollback()
     return found
 
 
@@ -445,6 +473,8 @@ def recorded_data_on(endpoint: str, plan_id: str | None) -> Shows:
         return Shows(audit=True)
     if endpoint == "plans.detail":
         return Shows(audit=True, plans=(plan_id,))
+    if endpoint == "subscriptions.detail":
+        return Shows(audit=True)
     return NOTHING_RECORDED
 
 
@@ -553,6 +583,7 @@ def render_states(site: Site, pages: Pages, monkeypatch) -> None:
     action("delete a plan", "/admin/plans/pro_copy/delete")
 
     render_price_states(site, pages, monkeypatch)
+    render_subscription_states(site, pages)
 
     # Error pages: 404 (ours and werkzeug's), 405, CSRF, NUL, unknown language, 500 and 503.
     unknown_plan = Shows(literal=("nope",))  # "Plan 'nope' not found": the id in the URL
@@ -741,6 +772,54 @@ def render_price_states(site: Site, pages: Pages, monkeypatch) -> None:
     )
 
 
+def render_subscription_states(site: Site, pages: Pages) -> None:
+    """Issue 13's states: an action's confirmation, a refusal by its field (the typed value
+    kept) and of the subscription as a whole, a stale version, an action done (its flash and
+    history entry), the audit log's subscription entries, unknown ids."""
+    active_id, _ = subscription_for("subscriptions.detail")
+    base = f"/admin/subscriptions/{active_id}"
+    version = str(db.session.get(Subscription, active_id).version)  # the price move bumped it
+    db.session.rollback()
+    pages.add(
+        "change plan: confirm",
+        site.post(f"{base}/change-plan", {"plan_id": "starter", "version": version}),
+    )
+    pages.add(
+        "change plan: inactive",
+        site.post(f"{base}/change-plan", {"plan_id": "business", "version": version}),
+        422,
+    )
+    pages.add(
+        "extend: not a number",
+        site.post(f"{base}/extend", {"days": "lots", "version": version}),
+        422,
+        Shows(literal=("lots",)),
+    )
+    pages.add("extend: confirm", site.post(f"{base}/extend", {"days": "30", "version": version}))
+    pages.add("pause: stale", site.client.get(f"{base}/pause?version=99"), 409)
+    pages.add("resume: refused", site.client.get(f"{base}/resume"), 409)
+    done = site.post(
+        f"{base}/change-plan",
+        {"plan_id": "starter", "version": version, "confirm": "1"},
+        follow_redirects=True,
+    )
+    pages.add("change plan: done", done, shows=Shows(audit=True))
+    extended = site.post(
+        f"{base}/extend",
+        {"days": "7", "version": str(int(version) + 1), "confirm": "1"},
+        follow_redirects=True,
+    )
+    pages.add("extend: done", extended, shows=Shows(audit=True))
+    pages.add(
+        "subscription actions in the audit log",
+        site.client.get("/admin/audit?kind=subscriptions"),
+        shows=Shows(audit=True),
+    )
+    unknown = Shows(literal=("nope",))
+    pages.add("unknown subscription", site.client.get("/admin/subscriptions/nope"), 404, unknown)
+    pages.add("unknown user", site.client.get("/admin/users/nope"), 404, unknown)
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_page_shows_only_its_language(site, language, monkeypatch):
     site.use_language(language)
@@ -760,7 +839,7 @@ def test_the_wait_message_counts_seconds_in_russian(app, client, set_clock):
     def attempt(at: int) -> str:
         set_clock(at)
         html = visitor.login(LOCKED_OUT, "wrong password!").get_data(as_text=True)
-        match = re.search(r'role="alert">([^<]*)<', html)
+        match = re.search(r'class="error-summary".*?<li>([^<]*)</li>', html, re.S)
         return match.group(1) if match else ""
 
     for _ in range(5):

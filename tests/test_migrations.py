@@ -530,3 +530,32 @@ def test_0011_downgrade_keeps_the_entries_and_lets_older_downgrades_delete_them(
         connection.exec_driver_sql("DELETE FROM billing_audit_log WHERE id = 1")
     upgrade()  # and up again, chaining what is left
     assert walk_chain().entries == 2
+
+
+def test_0016_up_and_down_with_form_submissions_present(empty_app):
+    """One-time form submissions (issue 16): the table comes and goes with rows in it, and
+    the revisions below it keep their data."""
+    upgrade(revision="0016")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
+            "VALUES ('u', 'u@example.com', '', 'admin', 1, 't')"
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO form_submission (key_hash, result_url, created_at) "
+                "VALUES (:key, :url, :at)"
+            ),
+            [
+                {"key": "a" * 64, "url": "/admin/plans/pro_plus", "at": 1_700_000_000},
+                {"key": "b" * 64, "url": None, "at": 1_700_000_001},
+            ],
+        )
+    downgrade(revision="0016-1")
+    assert "form_submission" not in table_names()
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql('SELECT email FROM "user"').scalar() == "u@example.com"
+    upgrade()
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM form_submission").scalar() == 0
+    assert table_names() == TABLES

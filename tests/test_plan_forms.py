@@ -195,7 +195,7 @@ def test_inactive_and_metadata(admin_client):
 def test_every_field_has_a_label(admin_client):
     html = admin_client.get("/admin/plans/new").get_data(as_text=True)
     inputs = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html)
-    visible = [i for i in inputs if i not in {"csrf_token", "version"}]
+    visible = [i for i in inputs if i not in {"csrf_token", "submission_token", "version"}]
     assert len(visible) >= 18
     for field_id in visible:
         assert f'<label for="{field_id}">' in html, field_id

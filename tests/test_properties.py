@@ -425,7 +425,8 @@ def test_following_next_links_on_the_page_visits_every_subscriber_once(admin_cli
         while True:
             assert response.status_code == 200
             html = response.get_data(as_text=True)
-            seen += re.findall(r"<td[^>]*>([^<]+@example\.com)</td>", html)
+            # The email cell links to the subscription's page (issue 13).
+            seen += re.findall(r"<td[^>]*><a href=\"[^\"]+\">([^<]+@example\.com)</a></td>", html)
             pages += 1
             link = next_page_link(html)
             if link is None:

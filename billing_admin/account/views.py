@@ -14,6 +14,7 @@ from billing_admin.auth.forms import ChangePasswordForm, CodeForm
 from billing_admin.auth.guard import self_service
 from billing_admin.auth.service import enable_second_factor, set_own_password
 from billing_admin.formatting import grouped
+from billing_admin.forms import keeps_input
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -44,6 +45,7 @@ def index():
 
 
 @bp.post("/password")
+@keeps_input
 @self_service
 def change_password():
     form = ChangePasswordForm()
@@ -57,6 +59,7 @@ def change_password():
 
 
 @bp.route("/second-factor", methods=["GET", "POST"])
+@keeps_input
 @self_service
 def enrol():
     user = _user()

@@ -1,14 +1,15 @@
 from flask_babel import lazy_gettext
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
+
+from billing_admin.forms import Form
 
 ROLE_LABELS = {"admin": lazy_gettext("Admin"), "viewer": lazy_gettext("Viewer")}
 ROLE_CHOICES = list(ROLE_LABELS.items())  # (value, label), for the role selects of the list
 
 
-class NewAccountForm(FlaskForm):
+class NewAccountForm(Form):
     email = EmailField(lazy_gettext("Email"), validators=[DataRequired(), Length(max=255)])
     name = StringField(
         lazy_gettext("Name"),

@@ -11,6 +11,8 @@ from billing_admin.accounts.labels import TEMPLATE_FILTERS
 from billing_admin.audit.service import Actor
 from billing_admin.auth.forms import NewPasswordForm
 from billing_admin.auth.guard import admin_only
+from billing_admin.bidi import isolate
+from billing_admin.forms import keeps_input
 
 bp = Blueprint("accounts", __name__)
 for _name, _label in TEMPLATE_FILTERS.items():
@@ -40,6 +42,7 @@ def index():
 
 
 @bp.post("/admin/accounts")
+@keeps_input
 @admin_only
 def create():
     form = NewAccountForm()
@@ -71,7 +74,7 @@ def _act(action, message: str, user_id: str):
     except service.AccountError as exc:
         flash(str(exc), "error")
     else:
-        flash(message % {"email": user.email}, "success")
+        flash(message % {"email": isolate(user.email)}, "success")
     return redirect(url_for("accounts.index"), 303)
 
 
@@ -84,7 +87,7 @@ def change_role(user_id: str):
     except service.AccountError as exc:
         flash(str(exc), "error")
     else:
-        flash(gettext("%(email)s's role was changed.", email=user.email), "success")
+        flash(gettext("%(email)s's role was changed.", email=isolate(user.email)), "success")
     return redirect(url_for("accounts.index"), 303)
 
 
@@ -136,6 +139,7 @@ def password_link(user_id: str):
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
+@keeps_input
 def set_password(token: str):
     """Public (the token is the credential): choose a password with a link from an admin."""
     user = service.link_user(token)

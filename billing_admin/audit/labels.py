@@ -23,6 +23,17 @@ SECURITY_ACTION_LABELS = {
     "access_denied": lazy_gettext("access refused (403)"),
 }
 
+# An admin's action on one subscription (issue 13, subscriptions/actions.py).
+SUBSCRIPTION_ACTION_LABELS = {
+    "subscription_plan_changed": lazy_gettext("plan changed"),
+    "subscription_canceled": lazy_gettext("canceled now"),
+    "subscription_cancel_scheduled": lazy_gettext("set to cancel at period end"),
+    "subscription_renewal_resumed": lazy_gettext("renewal resumed"),
+    "subscription_paused": lazy_gettext("paused"),
+    "subscription_unpaused": lazy_gettext("resumed from pause"),
+    "subscription_extended": lazy_gettext("period extended"),
+}
+
 # Why a sign-in step was refused or slowed (audit_metadata["reason"]).
 REASON_LABELS = {
     "password": lazy_gettext("wrong email or password"),
@@ -36,6 +47,7 @@ REASON_LABELS = {
 KIND_LABELS = {
     "": lazy_gettext("Everything"),
     "plans": lazy_gettext("Plan changes"),
+    "subscriptions": lazy_gettext("Subscription actions"),
     "security": lazy_gettext("Security events"),
 }
 

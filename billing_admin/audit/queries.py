@@ -6,11 +6,21 @@ import sqlalchemy as sa
 
 from billing_admin.extensions import db
 from billing_admin.models import AuditLog
-from billing_admin.models.audit import AUDIT_ACTIONS, PLAN_ACTIONS, SECURITY_ACTIONS
+from billing_admin.models.audit import (
+    AUDIT_ACTIONS,
+    PLAN_ACTIONS,
+    SECURITY_ACTIONS,
+    SUBSCRIPTION_ACTIONS,
+)
 from billing_admin.pagination import Page
 
-# ?kind=: plan changes, or security events (sign-ins, accounts, tokens, refusals).
-KINDS = {"plans": PLAN_ACTIONS, "security": SECURITY_ACTIONS}
+# ?kind=: plan changes, admins' actions on subscriptions, or security events (sign-ins,
+# accounts, tokens, refusals).
+KINDS = {
+    "plans": PLAN_ACTIONS,
+    "subscriptions": SUBSCRIPTION_ACTIONS,
+    "security": SECURITY_ACTIONS,
+}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from flask import Blueprint, render_template, request
 from billing_admin.audit.labels import kind_label, reason_label
 from billing_admin.audit.queries import KINDS, AuditFilters, audit_actors, audit_page
 from billing_admin.audit.verification import latest_verification
-from billing_admin.models.audit import PLAN_ACTIONS, SECURITY_ACTIONS
+from billing_admin.models.audit import PLAN_ACTIONS, SECURITY_ACTIONS, SUBSCRIPTION_ACTIONS
 from billing_admin.pagination import PAGE_SIZE_CHOICES, normalise_paging
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -19,7 +19,11 @@ def index():
         "audit/list.html",
         entries=audit_page(filters, page, page_size),
         filters=filters,
-        action_groups=(("plans", PLAN_ACTIONS), ("security", SECURITY_ACTIONS)),
+        action_groups=(
+            ("plans", PLAN_ACTIONS),
+            ("subscriptions", SUBSCRIPTION_ACTIONS),
+            ("security", SECURITY_ACTIONS),
+        ),
         kinds=("", *KINDS),
         actors=audit_actors(),
         page_sizes=PAGE_SIZE_CHOICES,

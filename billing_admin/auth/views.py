@@ -20,6 +20,7 @@ from billing_admin.auth.forms import CodeForm, LoginForm, NewPasswordForm
 from billing_admin.auth.redirects import safe_next
 from billing_admin.extensions import db, limiter
 from billing_admin.formatting import grouped
+from billing_admin.forms import keeps_input
 from billing_admin.transactions import start_write
 
 bp = Blueprint("auth", __name__)
@@ -88,6 +89,7 @@ def _continue(user, step: str | None, target: str | None):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@keeps_input
 @sign_in_limit
 def login():
     # A POST signs in anew even when signed in: the browser's old session ends (rotation).
@@ -98,7 +100,6 @@ def login():
     ):
         return redirect(_after_sign_in())
     form = LoginForm()
-    error = None
     if form.validate_on_submit():
         outcome = service.check_password(form.email.data, form.password.data)
         if outcome.user is not None:
@@ -106,7 +107,7 @@ def login():
             return _continue(
                 outcome.user, service.next_step(outcome.user), request.args.get("next")
             )
-        error = outcome.message
+        form.add_form_error(outcome.message)
     notice = None
     if request.args.get("idle"):
         minutes = current_app.config["SESSION_IDLE_MINUTES"]
@@ -116,7 +117,7 @@ def login():
             minutes,
             count=grouped(minutes),
         )
-    return render_template("auth/login.html", form=form, error=error, notice=notice)
+    return render_template("auth/login.html", form=form, notice=notice)
 
 
 def _pending_or_restart(step: str):
@@ -133,23 +134,24 @@ def _target() -> str | None:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
+@keeps_input
 @sign_in_limit
 def second_factor():
     user, restart = _pending_or_restart("second_factor")
     if restart:
         return restart
     form = CodeForm()
-    error = None
     if form.validate_on_submit():
         outcome = service.check_second_factor(user, form.code.data)
         if outcome.user is not None:
             service.pending_passed("second_factor")
             return _continue(outcome.user, service.pending_next_step(outcome.user), _target())
-        error = outcome.message
-    return render_template("auth/code.html", form=form, error=error)
+        form.add_form_error(outcome.message)
+    return render_template("auth/code.html", form=form)
 
 
 @bp.route("/login/new-password", methods=["GET", "POST"])
+@keeps_input
 @sign_in_limit
 def new_password():
     user, restart = _pending_or_restart("set_password")
@@ -166,6 +168,7 @@ def new_password():
 
 
 @bp.route("/login/second-factor", methods=["GET", "POST"])
+@keeps_input
 @sign_in_limit
 def enrol():
     """REQUIRE_SECOND_FACTOR: an account without one sets it up before it gets in."""

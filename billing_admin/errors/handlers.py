@@ -1,7 +1,19 @@
 """One error handler for every HTTP error: JSON ``{"detail": ...}`` under ``/api/``, else a page."""
 
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
@@ -16,12 +28,17 @@ from werkzeug.exceptions import (
 )
 
 from billing_admin.auth.guard import is_api_request
+from billing_admin.auth.redirects import safe_next
 from billing_admin.extensions import db, login_manager
 from billing_admin.i18n import N_
 from billing_admin.metrics.instruments import count_database_error
 
 CSRF_EXPIRED = N_(
     "This form has expired or was not sent from this site. Reload the page and try again."
+)
+CSRF_EXPIRED_ACTION = N_(
+    "This page had expired (or you signed in again elsewhere), so nothing was done. Press the "
+    "button again."
 )
 DATABASE_UNAVAILABLE = N_(
     "The database is unavailable. Nothing was changed; try again in a moment."
@@ -144,9 +161,44 @@ API_CSRF_MISSING = (
 
 
 def render_csrf_error(error: CSRFError):
+    """A POST whose CSRF token expired or belongs to an earlier session (the admin signed in
+    again in another tab) loses nothing (docs/forms.md): a view marked ``keeps_input`` runs
+    again on this request, and its form, failing the same check, comes back with every value
+    typed, a fresh token and a message to submit again; any other POST (a one-button action)
+    goes back to the page it was sent from, saying nothing was done. The API, a request that
+    is no POST, and a POST that did not come from our own pages get the 400."""
     if is_api_request():
         return render_error(BadRequest(API_CSRF_MISSING))
-    return render_error(BadRequest(gettext(CSRF_EXPIRED)))
+    if request.method != "POST" or not _sent_from_this_site():
+        return render_error(BadRequest(gettext(CSRF_EXPIRED)))
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "keeps_input", False):
+        return current_app.ensure_sync(view)(**(request.view_args or {}))
+    flash(gettext(CSRF_EXPIRED_ACTION), "error")
+    return redirect(_page_sent_from(), 303)
+
+
+def _sent_from_this_site() -> bool:
+    """Whether the browser says the POST came from one of our pages (Origin, which browsers
+    send with every form POST, else the Referer; Sec-Fetch-Site where sent). A POST from another
+    site gets the plain 400: showing its values in our form would let that site pre-fill a form
+    for the admin to submit."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+        return False
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin == request.host_url.rstrip("/")
+    return bool(request.referrer) and urlsplit(request.referrer).netloc == request.host
+
+
+def _page_sent_from() -> str:
+    """The page the form was on: the Referer when it is one of ours (Referrer-Policy:
+    same-origin sends it only to us), else the dashboard."""
+    home = url_for("dashboard.home")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return home
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""), home)
 
 
 def render_database_unavailable(error: DBAPIError):

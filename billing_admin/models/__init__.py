@@ -10,6 +10,7 @@ from billing_admin.models.admin_session import AdminSession
 from billing_admin.models.api_token import TOKEN_SCOPES, ApiToken
 from billing_admin.models.audit import AuditLog
 from billing_admin.models.audit_verification import AuditVerification
+from billing_admin.models.form_submission import FormSubmission
 from billing_admin.models.idempotency_key import IdempotencyKey
 from billing_admin.models.password_link import PasswordLink
 from billing_admin.models.plan import Plan
@@ -30,6 +31,7 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "AuditVerification",
+    "FormSubmission",
     "IdempotencyKey",
     "PasswordLink",
     "Plan",

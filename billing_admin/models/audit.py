@@ -26,6 +26,17 @@ PLAN_ACTIONS = (
     "plan_duplicated",
     "plan_subscriptions_moved",
 )
+# An admin's action on one subscription (entity_type "subscription"; issue 13,
+# subscriptions/actions.py).
+SUBSCRIPTION_ACTIONS = (
+    "subscription_plan_changed",
+    "subscription_canceled",
+    "subscription_cancel_scheduled",
+    "subscription_renewal_resumed",
+    "subscription_paused",
+    "subscription_unpaused",
+    "subscription_extended",
+)
 TABLE = "billing_audit_log"
 # Columns outside the hash: the link to the user, which the database itself clears when the
 # user is deleted, and the hash itself. Every other column, including any added later, is hashed.
@@ -50,7 +61,7 @@ SECURITY_ACTIONS = (
     "revoked_token_used",
     "access_denied",
 )
-AUDIT_ACTIONS = PLAN_ACTIONS + SECURITY_ACTIONS
+AUDIT_ACTIONS = PLAN_ACTIONS + SUBSCRIPTION_ACTIONS + SECURITY_ACTIONS
 
 
 class AuditLog(db.Model):

@@ -79,6 +79,13 @@ class Subscription(db.Model):
     # Indexed with id for "new subscriptions in the last 30 days" and sorting across plans.
     created_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch)
     updated_at: Mapped[int] = mapped_column(sa.BigInteger, default=now_epoch, onupdate=now_epoch)
+    # Lost-update protection (issue 13), as plans have: bumped by the ORM on every UPDATE it
+    # makes, and by this app's bulk writers (the move to the current price). An action carries
+    # the version the admin saw (subscriptions/actions.py); an UPDATE made with a stale one
+    # matches no row (StaleDataError). Writers outside the app should bump it too.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's declarative API)
 
     def __repr__(self) -> str:
         return f"<Subscription {self.id} {self.plan_id} {self.status}>"

@@ -8,7 +8,6 @@ from typing import Any
 
 from babel import Locale
 from flask_babel import gettext, lazy_gettext, lazy_pgettext, ngettext
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -19,6 +18,7 @@ from wtforms import (
 )
 
 from billing_admin.formatting import grouped, request_locale
+from billing_admin.forms import Form, counted
 from billing_admin.parsing import NumberNotUnderstood, number_for_input, parse_number
 from billing_admin.plans.labels import INTERVAL_LABELS
 from billing_admin.plans.rules import PlanRuleError
@@ -86,30 +86,26 @@ def describe_json_error(error: json.JSONDecodeError) -> str:
     )
 
 
-class PlanForm(FlaskForm):
+class PlanForm(Form):
     id = StringField(
         lazy_gettext("ID"),
         description=lazy_gettext(
             "Lowercase letters, digits, _ and -. Leave blank to make one from the name."
         ),
-        render_kw={"maxlength": PLAN_ID_MAX, "pattern": "[a-z0-9_-]*", "autocomplete": "off"},
+        render_kw=counted(PLAN_ID_MAX, pattern="[a-z0-9_-]*", autocomplete="off"),
     )
     # Both languages' name and description are edited side by side, whatever the interface's.
     # ("Name" is the English one: the labels are kept as they were, tests find fields by them.
     # A plan's name is "Название" in Russian, a person's "Имя": hence the context.)
-    name = StringField(
-        lazy_pgettext("plan", "Name"), render_kw={"maxlength": NAME_MAX, "lang": "en"}
-    )
-    name_ru = StringField(
-        lazy_gettext("Name in Russian"), render_kw={"maxlength": NAME_MAX, "lang": "ru"}
-    )
+    name = StringField(lazy_pgettext("plan", "Name"), render_kw=counted(NAME_MAX, lang="en"))
+    name_ru = StringField(lazy_gettext("Name in Russian"), render_kw=counted(NAME_MAX, lang="ru"))
     description = TextAreaField(
         lazy_gettext("Description"),
-        render_kw={"maxlength": DESCRIPTION_MAX, "rows": 2, "lang": "en"},
+        render_kw=counted(DESCRIPTION_MAX, rows=2, lang="en"),
     )
     description_ru = TextAreaField(
         lazy_gettext("Description in Russian"),
-        render_kw={"maxlength": DESCRIPTION_MAX, "rows": 2, "lang": "ru"},
+        render_kw=counted(DESCRIPTION_MAX, rows=2, lang="ru"),
     )
     price = StringField(
         lazy_gettext("Price"),

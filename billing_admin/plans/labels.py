@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext, lazy_pgettext, ngettext
 
-from billing_admin.audit.labels import SECURITY_ACTION_LABELS
+from billing_admin.audit.labels import SECURITY_ACTION_LABELS, SUBSCRIPTION_ACTION_LABELS
 from billing_admin.formatting import audit_value, grouped, price_per
 from billing_admin.statuses import status_label
 
@@ -77,6 +77,7 @@ AUDIT_ACTION_LABELS = {
     "plan_deactivated": lazy_gettext("deactivated"),
     "plan_duplicated": lazy_gettext("duplicated"),
     "plan_subscriptions_moved": lazy_gettext("subscriptions moved to the current price"),
+    **SUBSCRIPTION_ACTION_LABELS,
     **SECURITY_ACTION_LABELS,
 }
 

@@ -292,7 +292,13 @@ def _move_one_batch(move: PriceMove, batch_size: int, done_up_to: dict[int, str]
         statement = (
             sa.update(Subscription)
             .where(Subscription.id.in_(ids), still_there)
-            .values(price_id=move.to_price_id, updated_at=now_epoch())
+            .values(
+                price_id=move.to_price_id,
+                updated_at=now_epoch(),
+                # A moved subscription is a changed one: an action opened on it before the
+                # move is refused as stale (issue 13's versions).
+                version=Subscription.version + 1,
+            )
             .returning(Subscription.status)
             .execution_options(synchronize_session=False)
         )

@@ -8,6 +8,7 @@ from billing_admin.audit.service import Actor
 from billing_admin.auth.redirects import safe_next
 from billing_admin.background import run_in_background
 from billing_admin.formatting import grouped
+from billing_admin.forms import keeps_input
 from billing_admin.parsing import whole_number
 from billing_admin.plans import price_moves, service
 from billing_admin.plans.forms import PlanForm
@@ -172,6 +173,7 @@ def _run_move(move_id: int) -> None:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@keeps_input
 def new():
     form = PlanForm()
     form_error = None
@@ -189,6 +191,7 @@ def new():
 
 
 @bp.route("/<plan_id>/edit", methods=["GET", "POST"])
+@keeps_input
 def edit(plan_id: str):
     plan = _plan_or_404(plan_id)
     form = PlanForm()
@@ -299,17 +302,17 @@ def delete(plan_id: str):
 
 
 def _render_form(form, *, plan, form_error=None, price_warning=None, stale=None):
+    form.add_form_error(form_error)  # shown in the form's error summary
     status = 200
     if stale:
         status = 409
-    elif form_error or any(field.errors for field in form):
+    elif form.has_errors:
         status = 422
     return (
         render_template(
             "plans/form.html",
             form=form,
             plan=plan,
-            form_error=form_error,
             price_warning=price_warning,
             stale=stale,
         ),

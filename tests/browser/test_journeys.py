@@ -12,7 +12,8 @@ import sqlite3
 from playwright.sync_api import Locator, Page, expect
 
 CSRF_EXPIRED = (
-    "This form has expired or was not sent from this site. Reload the page and try again."
+    "This page had expired (or you signed in again elsewhere), so nothing was saved. What you "
+    "typed is still here: check it and submit again."
 )
 
 
@@ -398,15 +399,23 @@ def fill_new_plan(page: Page, plan_id: str) -> None:
     page.get_by_label("Unlimited plan (no quotas at all)").check()
 
 
-def expect_expired_form_page(page: Page, server, plan_id: str) -> None:
-    expect(page.get_by_role("heading", level=1)).to_have_text("400 Bad Request")
-    expect(page.locator("main p")).to_have_text(CSRF_EXPIRED)
-    # Still signed in, and nothing was written.
+def expect_expired_form_kept(page: Page, server, plan_id: str) -> None:
+    """The same form again with everything typed, a fresh token and a message to submit again;
+    announced (the summary has the focus, the title says Error:); nothing written."""
+    expect(page.get_by_role("heading", level=1)).to_have_text("New plan")
+    summary = page.get_by_role("alert").filter(has_text="The form was not saved")
+    expect(summary).to_contain_text(CSRF_EXPIRED)
+    expect(summary).to_be_focused()
+    expect(page).to_have_title(re.compile(r"^Error: New plan"))
+    expect(page.get_by_label("ID", exact=True)).to_have_value(plan_id)
+    expect(page.get_by_label("Name", exact=True)).to_have_value(plan_id.title())
+    expect(page.get_by_label("Price", exact=True)).to_have_value("100")
+    expect(page.get_by_label("Unlimited plan (no quotas at all)")).to_be_checked()
     expect(page.get_by_title("Signed in as")).to_have_text(server.admin_email)
     assert query(server, "SELECT id FROM billing_plan WHERE id = ?", plan_id) == []
 
 
-def test_a_tampered_csrf_token_shows_the_expired_form_message(signed_in_page, live_server):
+def test_a_tampered_csrf_token_keeps_the_form(signed_in_page, live_server):
     page = signed_in_page
     fill_new_plan(page, "csrf_tampered")
     token = page.locator("main form input[name=csrf_token]")
@@ -414,14 +423,16 @@ def test_a_tampered_csrf_token_shows_the_expired_form_message(signed_in_page, li
     token.evaluate("input => { input.value = 'garbage' }")
     with page.expect_response(re.compile(r"/admin/plans/new$")) as answer:
         page.get_by_role("button", name="Create plan").click()
-    assert answer.value.status == 400
-    expect_expired_form_page(page, live_server, "csrf_tampered")
+    assert answer.value.status == 422
+    expect_expired_form_kept(page, live_server, "csrf_tampered")
 
 
-def test_a_form_opened_before_signing_in_again_has_expired(signed_in_page, live_server, sign_in):
-    """The form's token belongs to a session that ended: sign out and in again in another tab."""
+def test_a_form_sent_after_signing_in_again_loses_nothing(signed_in_page, live_server, sign_in):
+    """The form's token belongs to a session that ended: sign out and in again in another tab.
+    The form comes back with everything typed; submitting it again saves it."""
     page = signed_in_page
     fill_new_plan(page, "csrf_stale")
+    page.get_by_label("Features").fill("GPT-4o\nClaude")
 
     other_tab = page.context.new_page()
     other_tab.goto("/admin/")
@@ -431,13 +442,16 @@ def test_a_form_opened_before_signing_in_again_has_expired(signed_in_page, live_
 
     with page.expect_response(re.compile(r"/admin/plans/new$")) as answer:
         page.get_by_role("button", name="Create plan").click()
-    assert answer.value.status == 400
-    expect_expired_form_page(page, live_server, "csrf_stale")
+    assert answer.value.status == 422
+    expect_expired_form_kept(page, live_server, "csrf_stale")
+    expect(page.get_by_label("Features")).to_have_value("GPT-4o\nClaude")
 
-    # Reloading the form, as the message says, gives a working one.
-    fill_new_plan(page, "csrf_stale")
     page.get_by_role("button", name="Create plan").click()
     expect(flash(page)).to_have_text("Plan 'csrf_stale' created.")
+    [(features,)] = query(
+        live_server, "SELECT features FROM billing_plan WHERE id = ?", "csrf_stale"
+    )
+    assert features == '["GPT-4o", "Claude"]'
 
 
 # -- Demo data --------------------------------------------------------------------------------
