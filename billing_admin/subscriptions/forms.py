@@ -2,15 +2,15 @@
 they saw; every rule is in actions.py, whose refusals come back here beside their fields."""
 
 from flask_babel import lazy_gettext
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
 
 from billing_admin.formatting import plan_name
+from billing_admin.forms import Form
 from billing_admin.models import Plan
 from billing_admin.subscriptions.actions import EXTEND_DAYS_MAX, EXTEND_DAYS_MIN
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """An action without inputs (cancel, pause...): the version the admin saw."""
 
     version = HiddenField()

@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from billing_admin.audit.service import Actor
 from billing_admin.clock import now_epoch
+from billing_admin.forms import keeps_input
 from billing_admin.parsing import whole_number
 from billing_admin.subscriptions import actions, service
 from billing_admin.subscriptions.forms import ActionForm, ChangePlanForm, ExtendForm
@@ -202,7 +203,7 @@ def _action_view(page: ActionPage):
         return state.render()
 
     view.__name__ = page.endpoint
-    return view
+    return keeps_input(view)
 
 
 class _Step:
