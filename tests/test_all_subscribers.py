@@ -182,7 +182,7 @@ def test_in_russian(admin_client, people):
     html = admin_client.get(
         "/admin/subscribers?sort=period_end", headers={"Accept-Language": "ru"}
     ).get_data(as_text=True)
-    assert "Сортировать по" in html and "Сначала поздние" in html
+    assert "Сортировка" in html and "Сначала поздние" in html
 
 
 def test_viewers_read_the_page_and_the_csv(viewer_client, people):
