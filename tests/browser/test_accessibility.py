@@ -37,6 +37,19 @@ SIGNED_IN_PAGES = [
     "/admin/plans/no_such_plan",  # the 404 page
 ]
 SIGNED_OUT_PAGES = ["/login", "/login?next=/admin/plans"]
+# One subscriber's pages, reached from the first row of /admin/subscribers (their ids are made
+# by the demo data): the subscription, its user, and the forms of its actions.
+SUBSCRIPTION_PAGES = ["", "/change-plan", "/extend", "/cancel"]
+
+
+def subscription_pages(page: Page) -> list[str]:
+    """The subscription pages of the first subscriber listed, and their user's page."""
+    page.goto("/admin/subscribers")
+    subscription = page.locator("main a[href*='/admin/subscriptions/']").first
+    path = subscription.get_attribute("href")
+    page.goto(path)
+    user = page.locator("main a[href*='/admin/users/']").first.get_attribute("href")
+    return [path + suffix for suffix in SUBSCRIPTION_PAGES] + [user]
 
 
 def axe_violations(page: Page) -> list[str]:
@@ -71,7 +84,7 @@ def with_axe(page: Page) -> Page:
 def test_every_page_has_no_serious_accessibility_violations(page_as, locale, screen, scheme):
     found = {}
     page = with_axe(page_as(locale, screen, scheme))
-    for path in SIGNED_IN_PAGES:
+    for path in SIGNED_IN_PAGES + subscription_pages(page):
         page.goto(path)
         found[path] = axe_violations(page)
     signed_out = with_axe(page_as(locale, screen, scheme, signed_in=False))

@@ -166,6 +166,20 @@ def test_the_header_is_the_same_on_every_page(page_as, locale, screen):
             assert decoration[0] == "underline", (path, decoration)
             assert "rgba(0, 0, 0, 0)" not in decoration[2], (path, decoration)
         assert sideways_overflow(page) == 0, path
+        if screen == "desktop":
+            # Two rows, whatever the page and the language: the brand with the admin's own
+            # controls, then every section and the search on one line.
+            brand_box = brand.bounding_box()
+            account = page.locator("header ul.nav-account").bounding_box()
+            middle = {
+                "brand": brand_box["y"] + brand_box["height"] / 2,
+                "account": account["y"] + account["height"] / 2,
+            }
+            assert abs(middle["account"] - middle["brand"]) < 8, (path, "a third row", middle)
+            sections = page.locator("header ul.nav-sections > li")
+            boxes = [sections.nth(i).bounding_box() for i in range(sections.count())]
+            middles = [box["y"] + box["height"] / 2 for box in boxes]
+            assert max(middles) - min(middles) < 8, (path, "the sections wrapped", middles)
     assert len(set(heights.values())) == 1, heights
 
 

@@ -30,6 +30,11 @@ def signed_in_pages(server: LiveServer) -> list[tuple[str, str]]:
         "SELECT plan_id FROM billing_subscription GROUP BY plan_id "
         "ORDER BY count(*) DESC, plan_id LIMIT 1",
     )[0]
+    (subscription, user) = query(
+        server,
+        "SELECT id, user_id FROM billing_subscription WHERE plan_id = 'pro' "
+        "AND status = 'active' ORDER BY id LIMIT 1",
+    )[0]
     return [
         ("dashboard", "/admin/"),
         ("plans", "/admin/plans"),
@@ -41,6 +46,9 @@ def signed_in_pages(server: LiveServer) -> list[tuple[str, str]]:
         ("plan-move", "/admin/plans/pro/prices/move"),
         ("subscribers", f"/admin/plans/{busiest}/subscribers"),
         ("subscribers-all", "/admin/subscribers"),
+        ("subscription", f"/admin/subscriptions/{subscription}"),
+        ("subscription-change-plan", f"/admin/subscriptions/{subscription}/change-plan"),
+        ("user", f"/admin/users/{user}"),
         ("audit", "/admin/audit"),
         ("accounts", "/admin/accounts"),
         ("account", "/account"),
