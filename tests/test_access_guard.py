@@ -306,7 +306,9 @@ def test_viewers_read_every_page_and_the_api(app, viewer_client):
             "plans.move_to_current_price",
             "subscribers.index",
             "subscribers.export_csv",
+            "subscribers.export_xlsx",
             "all_subscribers.everyone_csv",  # streamed: read buffered, below
+            "all_subscribers.everyone_xlsx",
             "api.get_plan",
             "api.plan_subscribers",
         ) or endpoint.startswith("subscriptions."):
@@ -331,6 +333,8 @@ def test_viewers_read_every_page_and_the_api(app, viewer_client):
         "/admin/plans/pro/subscribers.csv",
         "/admin/subscribers?q=ann&plan=pro&sort=period_end",
         "/admin/subscribers.csv?q=ann&plan=pro",
+        "/admin/plans/pro/subscribers.xlsx",
+        "/admin/subscribers.xlsx?q=ann&plan=pro",
         "/api/v1/admin/billing/plans/pro/subscribers",
         "/api/v1/whoami",
         "/admin/audit",

@@ -124,7 +124,7 @@ def test_the_csv_has_the_same_rows_with_their_plan(admin_client, people):
         "/admin/subscribers.csv", query_string={"q": "ann", "sort": "period_end"}, buffered=True
     )
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert rows[0][-1] == "plan_id" and rows[0][-2] == "cancel_at_period_end"
     assert [(row[1], row[-1]) for row in rows[1:]] == [
         ("Anna@Example.com", "free"),

@@ -63,6 +63,7 @@ ALLOWED_IN_RUSSIAN = (
     "English",
     "MRR",
     "CSV",
+    "XLSX",
     "ID",
     "JSON",
     "UTC",
@@ -78,12 +79,15 @@ SECRET_LIKE = re.compile(r"[A-Z2-7]{4}(?:[ -][A-Z2-7]{4})+")
 # What an English page may show in Cyrillic besides the data: the switcher's label of Russian.
 ALLOWED_IN_ENGLISH = ("Русский",)
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Endpoints the walk leaves out: files, and the health check (a load balancer's, not a page).
 NOT_WALKED = {"static", "health.healthz", "accounts.set_password"}  # the last: see the states
 # Endpoints the walk reaches that answer with something other than a page.
 NOT_HTML = {
     "subscribers.export_csv": "text/csv",
+    "subscribers.export_xlsx": XLSX,
     "all_subscribers.everyone_csv": "text/csv",
+    "all_subscribers.everyone_xlsx": XLSX,
     "metrics.scrape": "text/plain",
 }
 # A request's id (error pages show it to quote): hex digits, not words.
@@ -398,7 +402,8 @@ class Pages:
     errors: list[str] = field(default_factory=list)
 
     def add(self, label, response, status=200, shows=NOTHING_RECORDED, mimetype="text/html"):
-        html = response.get_data(as_text=True)
+        binary = not response.mimetype.startswith("text/")  # a workbook (.xlsx)
+        html = "" if binary else response.get_data(as_text=True)
         if response.status_code != status or response.mimetype != mimetype:
             self.errors.append(
                 f"{label}: {response.status_code} {response.mimetype}, not {status} {mimetype}"

@@ -563,7 +563,7 @@ def csv_of(client, plan_id="pro", **params):
         f"/admin/plans/{plan_id}/subscribers.csv", query_string=params, buffered=True
     )
     assert response.status_code == 200
-    return response, list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    return response, list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
 
 
 def test_the_csv_file_name_names_the_plan_and_today(pinned_client):
@@ -588,7 +588,9 @@ def test_the_csv_has_a_header_row_and_one_row_per_subscriber(admin_client):
         cancel_at_period_end=True,
     )
     response, rows = csv_of(admin_client)
-    assert response.get_data(as_text=True).splitlines()[0] == ",".join(CSV_HEADER)
+    assert response.get_data().decode("utf-8").splitlines()[0] == "\ufeff" + ",".join(
+        f'"{name}"' for name in CSV_HEADER
+    )
     assert rows == [
         CSV_HEADER,
         [
@@ -596,8 +598,8 @@ def test_the_csv_has_a_header_row_and_one_row_per_subscriber(admin_client):
             "anna@example.com",
             "Anna Ivanova",
             "past_due",
-            "1760000000",
-            "1761000000",
+            "2025-10-09T08:53:20+00:00",
+            "2025-10-20T22:40:00+00:00",
             "true",
         ],
     ]
@@ -624,7 +626,7 @@ def test_the_csv_is_streamed(admin_client):
     chunks = context.run(lambda: list(response.iter_encoded()))
     context.run(response.close)
     assert len(chunks) > 1  # sent piece by piece, not built whole
-    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig"))))
     assert rows == [CSV_HEADER, *(csv_row(m) for m in made)]
 
 
@@ -650,10 +652,15 @@ def csv_row(m: Made) -> list[str]:
         m.email,
         m.name,
         m.status,
-        str(m.created_at),
-        str(m.current_period_end),
+        iso(m.created_at),
+        iso(m.current_period_end),
         "true" if m.cancel_at_period_end else "false",
     ]
+
+
+def iso(epoch: int) -> str:
+    """A time as the CSV writes it in the default zone (UTC): ISO 8601 with its offset."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 def html_row(csv_line: list[str]) -> list[str]:
@@ -663,8 +670,8 @@ def html_row(csv_line: list[str]) -> list[str]:
         name,
         email,
         status.replace("_", " "),
-        day(int(subscribed)),
-        day(int(period_end)),
+        day(int(datetime.fromisoformat(subscribed).timestamp())),
+        day(int(datetime.fromisoformat(period_end).timestamp())),
         "Yes" if cancels == "true" else "No",
     ]
 

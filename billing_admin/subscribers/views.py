@@ -1,21 +1,18 @@
 """Subscribers in the browser: a plan's paginated table, the table across every plan
-(/admin/subscribers, where the navigation's search box goes), and their CSV exports."""
+(/admin/subscribers, where the navigation's search box goes), and their CSV and .xlsx exports
+(billing_admin/exports/: times in the admin's time zone, formulas neutralised)."""
 
-import csv
-import io
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import Blueprint, abort, render_template, request
 
 from billing_admin.clock import now_epoch
+from billing_admin.exports.cells import Column
+from billing_admin.exports.responses import export_response
 from billing_admin.models import SUBSCRIPTION_STATUSES
 from billing_admin.pagination import PAGE_SIZE_CHOICES
 from billing_admin.plans.errors import PlanNotFound
 from billing_admin.plans.service import get_plan
 from billing_admin.subscribers.search import SEARCH_MAX
 from billing_admin.subscribers.service import (
-    API_FIELDS,
     DEFAULT_DIRECTION,
     DEFAULT_SORT,
     DIRECTIONS,
@@ -31,8 +28,18 @@ bp = Blueprint("subscribers", __name__, url_prefix="/admin/plans")
 # Every plan's subscribers: its own blueprint, as its address is not under /admin/plans.
 everyone_bp = Blueprint("all_subscribers", __name__, url_prefix="/admin")
 
-CSV_HEADER = (*API_FIELDS, "cancel_at_period_end")
-CSV_HEADER_ALL_PLANS = (*CSV_HEADER, "plan_id")
+# The API's fields (API_FIELDS), whose times are Unix seconds there; exports write them in the
+# admin's time zone (ISO 8601 with offset in CSV, dates in .xlsx).
+EXPORT_COLUMNS = (
+    Column("user_id"),
+    Column("email"),
+    Column("name"),
+    Column("subscription_status"),
+    Column("subscribed_at", "time"),
+    Column("current_period_end", "time"),
+    Column("cancel_at_period_end", "bool"),
+)
+EXPORT_COLUMNS_ALL_PLANS = (*EXPORT_COLUMNS, Column("plan_id"))
 
 
 def _filter_args() -> dict[str, str]:
@@ -100,12 +107,21 @@ def index(plan_id: str):
 
 @bp.get("/<plan_id>/subscribers.csv")
 def export_csv(plan_id: str):
+    return _plan_export(plan_id, "csv")
+
+
+@bp.get("/<plan_id>/subscribers.xlsx")
+def export_xlsx(plan_id: str):
+    return _plan_export(plan_id, "xlsx")
+
+
+def _plan_export(plan_id: str, file_format: str):
     filters = _filter_args()
     try:
         get_plan(plan_id)
     except PlanNotFound as exc:
         abort(404, str(exc))
-    return _csv_response(plan_id, filters, f"{plan_id}-subscribers", CSV_HEADER)
+    return _export(file_format, plan_id, filters, f"{plan_id}-subscribers", EXPORT_COLUMNS)
 
 
 def _all_filters() -> tuple[dict[str, str], list]:
@@ -135,11 +151,21 @@ def everyone():
 
 @everyone_bp.get("/subscribers.csv")
 def everyone_csv():
+    return _everyone_export("csv")
+
+
+@everyone_bp.get("/subscribers.xlsx")
+def everyone_xlsx():
+    return _everyone_export("xlsx")
+
+
+def _everyone_export(file_format: str):
     filters, _ = _all_filters()
-    return _csv_response(filters.get("plan"), filters, "subscribers", CSV_HEADER_ALL_PLANS)
+    plan_id = filters.get("plan")
+    return _export(file_format, plan_id, filters, "subscribers", EXPORT_COLUMNS_ALL_PLANS)
 
 
-def _csv_response(plan_id: str | None, filters: dict[str, str], name: str, header: tuple):
+def _export(file_format: str, plan_id: str | None, filters: dict[str, str], name: str, columns):
     parsed = SubscriberFilter.parse(
         plan_id,
         filters.get("status"),
@@ -147,42 +173,19 @@ def _csv_response(plan_id: str | None, filters: dict[str, str], name: str, heade
         filters.get("sort"),
         filters.get("direction"),
     )
-    day = datetime.fromtimestamp(now_epoch(), UTC).strftime("%Y-%m-%d")
-    return Response(
-        stream_with_context(_csv_lines(iter_subscribers(parsed), header)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}-{day}.csv"'},
+    with_plan = len(columns) == len(EXPORT_COLUMNS_ALL_PLANS)
+    rows = (_export_row(row, with_plan) for row in iter_subscribers(parsed))
+    return export_response(file_format, name, columns, rows)
+
+
+def _export_row(row: SubscriberRow, with_plan: bool) -> tuple:
+    cells = (
+        row.user_id,
+        row.email,
+        row.name,
+        row.status,
+        row.subscribed_at,
+        row.current_period_end,
+        row.cancel_at_period_end,
     )
-
-
-def _csv_lines(rows: Iterator[SubscriberRow], header: tuple = CSV_HEADER) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(header)
-    yield flush()
-    with_plan = "plan_id" in header
-    for row in rows:
-        cells = [
-            row.user_id,
-            _cell(row.email),
-            _cell(row.name),
-            row.status,
-            row.subscribed_at,
-            row.current_period_end,
-            "true" if row.cancel_at_period_end else "false",
-        ]
-        writer.writerow([*cells, row.plan_id] if with_plan else cells)
-        yield flush()
-
-
-def _cell(text: str) -> str:
-    """Text that a spreadsheet would run as a formula ("=...", "+...", "-...", "@...") is
-    prefixed with an apostrophe (OWASP's advice on CSV injection): names come from users."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return (*cells, row.plan_id) if with_plan else cells

@@ -307,7 +307,7 @@ def test_download_the_subscribers_csv(signed_in_page, live_server):
     assert re.fullmatch(r"free-subscribers-\d{4}-\d{2}-\d{2}\.csv", download.suggested_filename)
     assert download.failure() is None
 
-    with open(download.path(), newline="", encoding="utf-8") as handle:
+    with open(download.path(), newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == [
         "user_id",
