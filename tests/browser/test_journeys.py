@@ -8,6 +8,7 @@ against the database file itself, read with ``sqlite3``.
 import csv
 import re
 import sqlite3
+from datetime import datetime
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -322,7 +323,7 @@ def test_download_the_subscribers_csv(signed_in_page, live_server):
     assert len(body) == len(expected) > 0
     assert sorted((row[1], row[3]) for row in body) == sorted(expected)
     # Newest first.
-    created = [int(row[4]) for row in body]
+    created = [datetime.fromisoformat(row[4]) for row in body]
     assert created == sorted(created, reverse=True)
 
 
