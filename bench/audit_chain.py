@@ -34,10 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from bench import databases  # noqa: E402
+
 PG_DATABASE = "billing_bench_audit"
-PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DATABASE}"
-DATA = ROOT / "bench" / ".data"
 EARLIER_ENTRIES = 100_000
 VERIFY_SIZES = (100_000, 1_000_000)
 SAVES = 1_000
@@ -47,40 +46,15 @@ GENESIS = "0" * 64
 def database_url(engine: str, name: str, rebuild: bool) -> str:
     """A database of the benchmark's own: a SQLite file, or a schema of billing_bench_audit."""
     if engine == "sqlite":
-        path = DATA / f"audit_{name}.sqlite3"
-        DATA.mkdir(parents=True, exist_ok=True)
-        if rebuild:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        if not connection.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": PG_DATABASE}
-        ):
-            connection.exec_driver_sql(f"CREATE DATABASE {PG_DATABASE}")
-    admin.dispose()
-    bench = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        return databases.sqlite_url(f"audit_{name}.sqlite3", rebuild)
+    url = databases.postgresql_url(PG_DATABASE, rebuild=False)
+    bench = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with bench.connect() as connection:
         if rebuild:
             connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {name} CASCADE")
         connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {name}")
     bench.dispose()
-    return f"{PG_URL}?options=-csearch_path%3D{name}"
-
-
-def make_app(url: str):
-    from billing_admin import create_app
-
-    return create_app(
-        {
-            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
-            "REQUIRE_SECOND_FACTOR": False,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "benchmark",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    return f"{url}?options=-csearch_path%3D{name}"
 
 
 def entry_values(n: int) -> dict:
@@ -161,7 +135,7 @@ def prepare(url: str, chained: bool):
     from billing_admin.models import Plan
     from tests.helpers import add_plan
 
-    app = make_app(url)
+    app = databases.bench_app(url)
     with app.app_context():
         upgrade()
         if db.session.get(Plan, "pro") is None:
@@ -279,7 +253,7 @@ def bench_verify(engine: str, rebuild: bool) -> None:
         url = database_url(
             engine, "verify" if size == max(VERIFY_SIZES) else f"verify_{size}", rebuild
         )
-        app = make_app(url)
+        app = databases.bench_app(url)
         with app.app_context():
             upgrade()
         fill_trail(app, size, chained=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import databases
 from bench.subscribers import HOT_PLAN, build, database_url, signed_in_client, timings
 
 REPEAT = 30
@@ -28,19 +29,10 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("SECRET_KEY", "benchmark")
-    from billing_admin import create_app
     from billing_admin.extensions import db
     from tests.helpers import QueryCounter
 
-    app = create_app(
-        {
-            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
-            "REQUIRE_SECOND_FACTOR": False,
-            "SQLALCHEMY_DATABASE_URI": database_url(args.engine, False),
-            "SECRET_KEY": "benchmark",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = databases.bench_app(database_url(args.engine, False))
     build(app)
     client = signed_in_client(app)
     with app.app_context():

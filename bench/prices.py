@@ -34,36 +34,19 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench import databases  # noqa: E402
 from bench.subscribers import PASSWORD, signed_in_client, timings  # noqa: E402
 
 TOTAL = 1_000_000
 HOT_PLAN = "pro"
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/billing_bench_prices"
 MOVABLE = {"active": 80, "trialing": 8, "past_due": 6, "paused": 6}
 PAGES = ("/admin/", "/admin/plans", f"/admin/plans/{HOT_PLAN}", "/api/v1/admin/billing/plans")
 
 
 def database_url(engine: str, rebuild: bool) -> str:
-    if engine == "sqlite":
-        path = ROOT / "bench" / ".data" / "prices.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if rebuild:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        exists = connection.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = 'billing_bench_prices'")
-        )
-        if exists and rebuild:
-            connection.exec_driver_sql("DROP DATABASE billing_bench_prices WITH (FORCE)")
-            exists = False
-        if not exists:
-            connection.exec_driver_sql("CREATE DATABASE billing_bench_prices")
-    admin.dispose()
-    return PG_URL
+    return databases.database_url(
+        engine, sqlite_file="prices.sqlite3", pg_database="billing_bench_prices", rebuild=rebuild
+    )
 
 
 def set_price(plan_id: str, amount: Decimal) -> None:
@@ -189,20 +172,11 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("SECRET_KEY", "benchmark")
-    from billing_admin import create_app
     from billing_admin.extensions import db
     from billing_admin.models import Price
     from tests.helpers import QueryCounter
 
-    app = create_app(
-        {
-            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
-            "REQUIRE_SECOND_FACTOR": False,
-            "SQLALCHEMY_DATABASE_URI": database_url(args.engine, args.rebuild),
-            "SECRET_KEY": "benchmark",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = databases.bench_app(database_url(args.engine, args.rebuild))
     build(app)
     with app.app_context():
         engine = db.engine

@@ -39,12 +39,11 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench import databases  # noqa: E402
 from bench.subscribers import HOT_PLAN, HOT_ROWS, PASSWORD, TOTAL, signed_in_client  # noqa: E402
 
 REPEAT = 20
 OLD_REPEAT = 3
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/billing_bench_search"
 QUERIES = (
     ("exact email", "demo123457@example.com"),
     ("6-char fragment of an email", "mo4321"),
@@ -64,25 +63,9 @@ def _revision_before_search() -> str:
 
 
 def database_url(engine: str, rebuild: bool) -> str:
-    if engine == "sqlite":
-        path = ROOT / "bench" / ".data" / "search.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if rebuild:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        exists = connection.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = 'billing_bench_search'")
-        )
-        if exists and rebuild:
-            connection.exec_driver_sql("DROP DATABASE billing_bench_search WITH (FORCE)")
-            exists = False
-        if not exists:
-            connection.exec_driver_sql("CREATE DATABASE billing_bench_search")
-    admin.dispose()
-    return PG_URL
+    return databases.database_url(
+        engine, sqlite_file="search.sqlite3", pg_database="billing_bench_search", rebuild=rebuild
+    )
 
 
 def build(app) -> float | None:
@@ -207,18 +190,9 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("SECRET_KEY", "benchmark")
-    from billing_admin import create_app
 
     url = database_url(args.engine, args.rebuild)
-    app = create_app(
-        {
-            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
-            "REQUIRE_SECOND_FACTOR": False,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "benchmark",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = databases.bench_app(url)
     migrated = build(app)
     client = signed_in_client(app)
     load = os.getloadavg()

@@ -34,36 +34,20 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench import databases  # noqa: E402
+
 TOTAL = 1_000_000
 HOT_PLAN = "pro"
 HOT_ROWS = 500_000
 SMALL_PLAN = "business_annual"
 REPEAT = 40
 PASSWORD = "benchmark password"
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_BENCH_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/billing_bench"
 
 
 def database_url(engine: str, rebuild: bool) -> str:
-    if engine == "sqlite":
-        path = ROOT / "bench" / ".data" / "bench.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if rebuild:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        exists = connection.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = 'billing_bench'")
-        )
-        if exists and rebuild:
-            connection.exec_driver_sql("DROP DATABASE billing_bench WITH (FORCE)")
-            exists = False
-        if not exists:
-            connection.exec_driver_sql("CREATE DATABASE billing_bench")
-    admin.dispose()
-    return PG_BENCH_URL
+    return databases.database_url(
+        engine, sqlite_file="bench.sqlite3", pg_database="billing_bench", rebuild=rebuild
+    )
 
 
 def build(app) -> None:
@@ -217,20 +201,11 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("SECRET_KEY", "benchmark")
-    from billing_admin import create_app
     from billing_admin.extensions import db
     from billing_admin.models import PlanSubscriptionCount
 
     url = database_url(args.engine, args.rebuild)
-    app = create_app(
-        {
-            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
-            "REQUIRE_SECOND_FACTOR": False,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "benchmark",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = databases.bench_app(url)
     build(app)
     with app.app_context():
         hot_total = db.session.scalar(

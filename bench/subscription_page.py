@@ -35,34 +35,21 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.subscribers import PG_ADMIN_URL, TOTAL, build, signed_in_client, timings  # noqa: E402
+from bench import databases  # noqa: E402
+from bench.subscribers import TOTAL, build, signed_in_client, timings  # noqa: E402
 
 SAMPLE = 40
 REPEAT = 200
 OLD_WAY_REPEAT = 5
-PG_DATABASE = "billing_bench_subscription"
 
 
 def database_url(engine: str, rebuild: bool) -> str:
-    if engine == "sqlite":
-        path = ROOT / "bench" / ".data" / "subscription_page.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if rebuild:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        exists = connection.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": PG_DATABASE}
-        )
-        if exists and rebuild:
-            connection.exec_driver_sql(f"DROP DATABASE {PG_DATABASE} WITH (FORCE)")
-            exists = False
-        if not exists:
-            connection.exec_driver_sql(f"CREATE DATABASE {PG_DATABASE}")
-    admin.dispose()
-    return str(sa.make_url(PG_ADMIN_URL).set(database=PG_DATABASE).render_as_string(False))
+    return databases.database_url(
+        engine,
+        sqlite_file="subscription_page.sqlite3",
+        pg_database="billing_bench_subscription",
+        rebuild=rebuild,
+    )
 
 
 def sample(app) -> list[tuple[str, str, str, str]]:
@@ -170,17 +157,8 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("SECRET_KEY", "benchmark")
-    from billing_admin import create_app
 
-    app = create_app(
-        {
-            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
-            "REQUIRE_SECOND_FACTOR": False,
-            "SQLALCHEMY_DATABASE_URI": database_url(args.engine, args.rebuild),
-            "SECRET_KEY": "benchmark",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = databases.bench_app(database_url(args.engine, args.rebuild))
     build(app)
     rows = sample(app)
     client = signed_in_client(app)

@@ -1,0 +1,62 @@
+"""Each benchmark's own database, and the app over it: a SQLite file under ``bench/.data/``, or a database on the
+local PostgreSQL (127.0.0.1:5432, trust auth), made on first use and made again on ``rebuild``.
+The data sets take minutes to build, so scripts keep them between runs."""
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+
+DATA = Path(__file__).resolve().parent / ".data"
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def sqlite_url(filename: str, rebuild: bool) -> str:
+    """``sqlite:///bench/.data/<filename>``; on ``rebuild`` the file (and its WAL) deleted first."""
+    path = DATA / filename
+    DATA.mkdir(parents=True, exist_ok=True)
+    if rebuild:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def postgresql_url(database: str, rebuild: bool) -> str:
+    """The URL of PostgreSQL database ``database``, created if missing; on ``rebuild`` dropped
+    (connections closed) and created again."""
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
+        )
+        if exists and rebuild:
+            connection.exec_driver_sql(f'DROP DATABASE "{database}" WITH (FORCE)')
+            exists = False
+        if not exists:
+            connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
+    admin.dispose()
+    return sa.make_url(PG_ADMIN_URL).set(database=database).render_as_string(False)
+
+
+def database_url(engine: str, *, sqlite_file: str, pg_database: str, rebuild: bool) -> str:
+    """A benchmark's database on ``engine`` ("sqlite" or "postgresql")."""
+    if engine == "sqlite":
+        return sqlite_url(sqlite_file, rebuild)
+    return postgresql_url(pg_database, rebuild)
+
+
+def bench_app(url: str):
+    """The app over ``url`` as production runs it (host checks on, logs at WARNING), with the
+    second factor off for the benchmark's own sign-in (bench/subscribers.py signed_in_client)."""
+    os.environ.setdefault("SECRET_KEY", "benchmark")
+    from billing_admin import create_app
+
+    return create_app(
+        {
+            "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+            "REQUIRE_SECOND_FACTOR": False,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "benchmark",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
