@@ -8,7 +8,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 DATA = Path(__file__).resolve().parent / ".data"
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The server the PostgreSQL runs use (any database on it to connect to first); e.g. a cluster
+# with production settings: BENCH_PG_ADMIN_URL=postgresql+psycopg://postgres@127.0.0.1:5433/postgres
+PG_ADMIN_URL = os.environ.get(
+    "BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def sqlite_url(filename: str, rebuild: bool) -> str:
