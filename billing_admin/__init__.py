@@ -12,6 +12,7 @@ from billing_admin.account.views import bp as account_bp
 from billing_admin.accounts.views import bp as accounts_bp
 from billing_admin.api.docs import bp as api_docs_bp
 from billing_admin.api.plan_writes import bp as api_plans_bp
+from billing_admin.api.subscriptions import bp as api_subscriptions_bp
 from billing_admin.api.views import bp as api_bp
 from billing_admin.audit.views import bp as audit_bp
 from billing_admin.auth.guard import may, require_access
@@ -110,6 +111,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(api_bp)
     csrf.exempt(api_plans_bp)
+    csrf.exempt(api_subscriptions_bp)
     limiter.init_app(app)
 
 
@@ -128,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
         account_bp,
         api_bp,
         api_plans_bp,
+        api_subscriptions_bp,
         api_docs_bp,
         metrics_bp,
     ):

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing_admin.api.openapi import openapi_document
+from billing_admin.api.subscriptions import API_ACTIONS
 from billing_admin.extensions import db
 from billing_admin.models import SUBSCRIPTION_STATUSES, Plan
 from tests.helpers import ADMIN_EMAIL
@@ -116,16 +117,25 @@ def api(app, admin, runner, app_factory) -> Api:
 def test_the_served_document_is_the_one_in_code_and_valid(api):
     assert api.schema.raw_schema == openapi_document()
     api.schema.validate()
-    assert sorted(op.label for op in api.operations()) == [
-        "DELETE /api/v1/admin/billing/plans/{plan_id}",
-        "GET /api/v1/admin/billing/plans",
-        "GET /api/v1/admin/billing/plans/{plan_id}",
-        f"GET {SUBSCRIBERS}",
-        "PATCH /api/v1/admin/billing/plans/{plan_id}/toggle",
-        "POST /api/v1/admin/billing/plans",
-        "POST /api/v1/admin/billing/plans/{plan_id}/duplicate",
-        "PUT /api/v1/admin/billing/plans/{plan_id}",
-    ]
+    assert sorted(op.label for op in api.operations()) == sorted(
+        [
+            "DELETE /api/v1/admin/billing/plans/{plan_id}",
+            "GET /api/v1/admin/billing/plans",
+            "GET /api/v1/admin/billing/plans/{plan_id}",
+            f"GET {SUBSCRIBERS}",
+            "PATCH /api/v1/admin/billing/plans/{plan_id}/toggle",
+            "POST /api/v1/admin/billing/plans",
+            "POST /api/v1/admin/billing/plans/{plan_id}/duplicate",
+            "PUT /api/v1/admin/billing/plans/{plan_id}",
+            *(
+                f"POST /api/v1/admin/billing/subscriptions/{{subscription_id}}/{slug}"
+                for slug in sorted(a.slug for a in API_ACTIONS)
+            ),
+            "GET /api/v1/admin/billing/subscriptions/{subscription_id}",
+            "GET /api/v1/admin/billing/users/{user_id}/subscription",
+            "PUT /api/v1/admin/billing/users/{user_id}/subscription",
+        ]
+    )
 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])

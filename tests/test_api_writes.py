@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from billing_admin.api.openapi import openapi_document
+from billing_admin.api.subscriptions import API_ACTIONS
 from billing_admin.extensions import db
-from billing_admin.models import AuditLog, IdempotencyKey, Plan, Price
+from billing_admin.models import AuditLog, IdempotencyKey, Plan, Price, Subscription
 from tests.helpers import ADMIN_EMAIL, add_plan, add_subscription, current_price_id
 
 PLANS = "/api/v1/admin/billing/plans"
@@ -579,11 +580,13 @@ def test_the_idempotency_rows_hold_no_credentials(api):
 
 
 def test_a_read_token_is_refused_on_every_write_route_of_the_url_map(app, admin, runner, client):
-    """Every POST, PUT, PATCH and DELETE under /api/ (a URL-map walk, as the access guard's
+    """Every POST, PUT, PATCH and DELETE under /api/, plans' and subscriptions' (a URL-map walk, as the access guard's
     test does: a write route added later is checked too), and nothing is written."""
     from tests.test_access_guard import WRITE_METHODS, guarded_routes
 
     add_plan("x")
+    add_subscription("x", id="x")
+    db.session.commit()
     reader = {"Authorization": f"Bearer {make_token(runner, 'reader', scope='read')}"}
     writes = [
         (endpoint, method, url)
@@ -596,6 +599,8 @@ def test_a_read_token_is_refused_on_every_write_route_of_the_url_map(app, admin,
         "api_plans.delete_plan",
         "api_plans.toggle_plan",
         "api_plans.duplicate_plan",
+        "api_subscriptions.change_user_plan",
+        *(f"api_subscriptions.{action.endpoint}" for action in API_ACTIONS),
     }
     before = audit_entries()
     for endpoint, method, url in writes:
@@ -604,3 +609,4 @@ def test_a_read_token_is_refused_on_every_write_route_of_the_url_map(app, admin,
         assert "scope 'read'" in response.get_json()["detail"], (endpoint, method)
     assert audit_entries() == before
     assert plan_count() == 1
+    assert db.session.get(Subscription, "x").version == 1

@@ -1,6 +1,6 @@
-"""The JSON bodies of the API's plan writes, read with pydantic as the original (FastAPI) did,
-and every error said in FastAPI's shape: 422 ``{"detail": [{"loc": ["body", "price"],
-"msg": "...", "type": "..."}]}``.
+"""The JSON bodies of the API's writes (plans; subscription actions below), read with pydantic
+as the original (FastAPI) did, and every error said in FastAPI's shape: 422 ``{"detail":
+[{"loc": ["body", "price"], "msg": "...", "type": "..."}]}``.
 
 Two layers, one answer: pydantic checks each field's JSON type and refuses unknown fields
 (``extra_forbidden``, ``loc`` naming the field); the plan rules themselves (lengths, ranges,
@@ -12,7 +12,7 @@ the rules are still checked on the others.
 import re
 from dataclasses import replace
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -22,6 +22,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -86,6 +87,53 @@ class PlanUpdateBody(_Body):
     is_active: StrictBool = None  # type: ignore[assignment]
     display_order: StrictInt = None  # type: ignore[assignment]
     plan_extra_metadata: dict[str, Any] | None = None
+
+
+class SubscriptionActionBody(_Body):
+    """The body of a subscription action without inputs (cancel, pause...): none, ``{}``, or
+    ``{"dry_run": true}`` (what would change, changing nothing)."""
+
+    dry_run: StrictBool = False
+
+
+class ChangePlanBody(SubscriptionActionBody):
+    plan_id: Text
+    allow_inactive: StrictBool = False
+
+
+class ExtendBody(SubscriptionActionBody):
+    """``days``: whole days; the range (1–366) is the service's rule (a 400 with its code)."""
+
+    days: StrictInt
+
+
+class UserPlanBody(_Body):
+    """``PUT /users/<id>/subscription``, the original's ``{"plan_id": ..., "reset_usage": ...}``.
+    Usage is not kept here, so ``reset_usage`` may only be false (or left out)."""
+
+    plan_id: Text
+    allow_inactive: StrictBool = False
+    reset_usage: StrictBool = False
+
+    @field_validator("reset_usage")
+    @classmethod
+    def _no_usage_here(cls, value: bool) -> bool:
+        if value:
+            raise PydanticCustomError(
+                "value_error", "Usage is not kept by this service: send false, or leave it out"
+            )
+        return value
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def read_body(model: type[Body], data: Any) -> Body:
+    """``data`` checked against ``model``; BodyErrors (FastAPI's shape) otherwise."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BodyErrors(_pydantic_errors(exc)) from None
 
 
 class BodyErrors(Exception):

@@ -1,9 +1,10 @@
 """The OpenAPI 3.1 document of the JSON API, served at /api/v1/openapi.json and rendered at
 /api/docs (Swagger UI).
 
-Written by hand next to the views it describes; tests/test_api_subscribers.py and
-tests/test_api_writes.py check real answers against it, and tests/test_api_fuzz.py and
-tests/test_api_stateful.py run Schemathesis on it, so the two cannot drift apart unnoticed.
+Written by hand next to the views it describes; tests/test_api_subscribers.py,
+tests/test_api_writes.py and tests/test_api_subscription_writes.py check real answers against
+it, and tests/test_api_fuzz.py and tests/test_api_stateful.py run Schemathesis on it, so the
+two cannot drift apart unnoticed.
 Request body schemas are never stricter than the server (a body the document refuses, the
 server refuses too); the server has rules the document cannot say (no blank name, no control
 characters, two decimal places), which it refuses with 422.
@@ -26,6 +27,7 @@ from billing_admin.plans.validation import (
     QUOTA_MAX,
 )
 from billing_admin.subscribers.service import API_FIELDS
+from billing_admin.subscriptions.actions import EXTEND_DAYS_MAX, EXTEND_DAYS_MIN
 
 ERROR = {"$ref": "#/components/responses/Error"}
 
@@ -187,6 +189,392 @@ MONEY = {
 NORMALISED_NUMBER = {"type": "string", "pattern": "^[^\\x00]*$"}
 
 
+# --- Subscriptions (api/subscriptions.py) ----------------------------------------------------
+
+SUBSCRIPTION_MEANINGS = {
+    400: "Refused by a rule: `detail` says why, `code` is a stable word for scripts and `field` "
+    "the input it is about (or null); also a body that is not valid JSON, a bad "
+    "Idempotency-Key, or a session's write without its CSRF token (`detail` only)",
+    404: "Unknown subscription or user, or a user without a current subscription",
+}
+SUBSCRIPTION_ETAG = {
+    "ETag": {
+        **ETAG_HEADER["ETag"],
+        "description": 'The subscription\'s version as a strong entity tag (`"v7"`): send it '
+        "back in `If-Match` to act on exactly this version",
+    }
+}
+SUBSCRIPTION_IF_MATCH = {
+    **IF_MATCH,
+    "description": "Optional: the ETag of the version you mean to act on. When the subscription "
+    "is at another version, nothing is changed and the answer is 412 with the subscription as "
+    "it is now. Without it the action is done on whatever version is current.",
+}
+SUBSCRIPTION_ID = {
+    "name": "subscription_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+}
+USER_ID = {**SUBSCRIPTION_ID, "name": "user_id"}
+# (slug, operationId, summary, body schema, description)
+SUBSCRIPTION_ACTIONS = (
+    (
+        "change-plan",
+        "changeSubscriptionPlan",
+        "Move the subscription to another plan now (audit: subscription_plan_changed)",
+        "ChangePlanAction",
+        "It pays the new plan's current price from now; its status, period dates, trial end and "
+        "a scheduled cancellation are kept. Refused (400) for a canceled subscription "
+        "(`canceled`), its own plan (`same_plan`), an unknown plan (`unknown_plan`) and an "
+        "inactive one unless `allow_inactive` (`inactive_plan`).",
+    ),
+    (
+        "cancel",
+        "cancelSubscription",
+        "Cancel now (audit: subscription_canceled)",
+        "SubscriptionAction",
+        "Status `canceled`, `canceled_at` now, a scheduled cancellation cleared; period dates "
+        "kept. Refused when already canceled (`already_canceled`).",
+    ),
+    (
+        "cancel-at-period-end",
+        "scheduleSubscriptionCancel",
+        "Cancel at the end of the current period (audit: subscription_cancel_scheduled)",
+        "SubscriptionAction",
+        "Sets `cancel_at_period_end`. Refused for a canceled subscription (`canceled`) or one "
+        "already set to (`already_scheduled`).",
+    ),
+    (
+        "resume-renewal",
+        "resumeSubscriptionRenewal",
+        "Undo a scheduled cancellation (audit: subscription_renewal_resumed)",
+        "SubscriptionAction",
+        "Clears `cancel_at_period_end`. Refused for a canceled subscription (`canceled`) or one "
+        "not set to cancel (`not_scheduled`).",
+    ),
+    (
+        "pause",
+        "pauseSubscription",
+        "Pause an active subscription (audit: subscription_paused)",
+        "SubscriptionAction",
+        "`active` → `paused`; period dates kept. Refused for a canceled subscription "
+        "(`canceled`) and for a paused, trialing or past-due one (`not_active`).",
+    ),
+    (
+        "resume",
+        "resumeSubscription",
+        "Resume a paused subscription (audit: subscription_unpaused)",
+        "SubscriptionAction",
+        "`paused` → `active`; period dates kept (extend the period to credit the paused days). "
+        "Refused for a canceled subscription (`canceled`) and any other not paused "
+        "(`not_paused`).",
+    ),
+    (
+        "extend",
+        "extendSubscription",
+        "Add days to the current period (audit: subscription_extended)",
+        "ExtendAction",
+        f"`current_period_end` + `days` × 86,400 s ({EXTEND_DAYS_MIN}–{EXTEND_DAYS_MAX} days, "
+        "else 400 `days_out_of_range` with field `days`); a trial's end moves with it. Refused "
+        "for a canceled subscription (`canceled`).",
+    ),
+)
+
+
+def _subscription_errors(*codes: int) -> dict[str, Any]:
+    answers = _errors(*(c for c in codes if c not in SUBSCRIPTION_MEANINGS), write=True)
+    for code in codes:
+        if code == 400:
+            answers["400"] = {
+                **_json("Refusal", SUBSCRIPTION_MEANINGS[400]),
+            }
+        elif code in SUBSCRIPTION_MEANINGS:
+            answers[str(code)] = {**ERROR, "description": SUBSCRIPTION_MEANINGS[code]}
+    return answers
+
+
+def _subscription_links(subscription_id: str) -> dict[str, Any]:
+    """From a subscription (or an action's result) to the subscription and each action, with its
+    ETag as If-Match, as docs/api.md tells scripts to do."""
+    with_id = {"subscription_id": subscription_id}
+    with_etag = {**with_id, "header.If-Match": "$response.header.ETag"}
+    links = {"GetSubscription": {"operationId": "getSubscription", "parameters": with_id}}
+    for _, operation, *_ in SUBSCRIPTION_ACTIONS:
+        name = operation[0].upper() + operation[1:]
+        links[name] = {"operationId": operation, "parameters": with_etag}
+    return links
+
+
+def _subscription_answer(description: str, links: str | None = "$response.body#/id"):
+    answer = {**_json("Subscription", description), "headers": SUBSCRIPTION_ETAG}
+    if links:
+        answer["links"] = _subscription_links(links)
+    return answer
+
+
+SUBSCRIPTION_STALE = _subscription_answer(
+    "If-Match named another version: nothing was changed; the body and ETag are the "
+    "subscription as it is now",
+    links=None,
+)
+USER_LINKS = {
+    name: {"operationId": operation, "parameters": {"user_id": "$response.body#/items/0/user_id"}}
+    for name, operation in (
+        ("GetUserSubscription", "getUserSubscription"),
+        ("ChangeUserPlan", "changeUserPlan"),
+    )
+}
+
+
+def _subscription_paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/api/v1/admin/billing/subscriptions/{subscription_id}": {
+            "get": {
+                "operationId": "getSubscription",
+                "summary": "One subscription, its user, plan and price, and the actions that "
+                "apply to it now",
+                "parameters": [SUBSCRIPTION_ID],
+                "responses": {
+                    "200": _subscription_answer("The subscription"),
+                    **_subscription_errors(400, 401, 403, 404, 405, 503),
+                },
+            }
+        },
+        "/api/v1/admin/billing/users/{user_id}/subscription": {
+            "get": {
+                "operationId": "getUserSubscription",
+                "summary": "The user's current subscription (the original's endpoint)",
+                "description": "Their newest subscription that is not canceled; 404 when they "
+                "have none. The original's usage figures are not kept by this service.",
+                "parameters": [USER_ID],
+                "responses": {
+                    "200": _subscription_answer("The user's current subscription"),
+                    **_subscription_errors(400, 401, 403, 404, 405, 503),
+                },
+            },
+            "put": {
+                "operationId": "changeUserPlan",
+                "summary": "Move the user's current subscription to another plan (the "
+                "original's endpoint; audit: subscription_plan_changed)",
+                "description": "The change-plan action on the user's current subscription. "
+                "Unlike the original, the period is kept (not restarted from now), a user "
+                "without a current subscription is a 404 (no subscription is granted), and "
+                "`reset_usage` may only be false (usage is not kept here). If-Match is compared "
+                "with that subscription's ETag. Refusals as change-plan.",
+                "parameters": [USER_ID, SUBSCRIPTION_IF_MATCH],
+                "requestBody": _body("UserPlanChange"),
+                "responses": {
+                    "200": _subscription_answer("The subscription as saved"),
+                    "412": SUBSCRIPTION_STALE,
+                    "422": UNPROCESSABLE,
+                    **_subscription_errors(400, 401, 403, 404, 413, 415, 503),
+                },
+            },
+        },
+    }
+    for slug, operation, summary, body, description in SUBSCRIPTION_ACTIONS:
+        paths[f"/api/v1/admin/billing/subscriptions/{{subscription_id}}/{slug}"] = {
+            "post": {
+                "operationId": operation,
+                "summary": summary,
+                "description": description
+                + " With `dry_run: true`, nothing changes: the answer says what would, and its "
+                "ETag is the version checked.",
+                "parameters": [SUBSCRIPTION_ID, SUBSCRIPTION_IF_MATCH, IDEMPOTENCY_KEY],
+                "requestBody": {**_body(body), "required": body != "SubscriptionAction"},
+                "responses": {
+                    "200": {
+                        **_json("ActionResult", "What the action did (or would do)"),
+                        "headers": SUBSCRIPTION_ETAG,
+                        "links": _subscription_links("$response.body#/subscription/id"),
+                    },
+                    "412": SUBSCRIPTION_STALE,
+                    "422": UNPROCESSABLE,
+                    **_subscription_errors(400, 401, 403, 404, 409, 413, 415, 503),
+                },
+            }
+        }
+    return paths
+
+
+def _subscription_schemas(statuses: list[str]) -> dict[str, Any]:
+    integer = {"type": "integer"}
+    seconds = {"type": "integer", "description": "Unix seconds"}
+    maybe_seconds = {"type": ["integer", "null"], "description": "Unix seconds"}
+    state = {
+        "id": {"type": "string"},
+        "user_id": {"type": "string"},
+        "plan_id": {"type": "string"},
+        "price_id": {**integer, "description": "The price it pays (billing_price)"},
+        "status": {"type": "string", "enum": statuses},
+        "current_period_start": seconds,
+        "current_period_end": seconds,
+        "cancel_at_period_end": {"type": "boolean"},
+        "trial_end": maybe_seconds,
+        "canceled_at": maybe_seconds,
+        "created_at": seconds,
+        "updated_at": seconds,
+        "version": {**integer, "description": "Grows with every change; the ETag is made of it"},
+    }
+    price_paid = {
+        "type": "object",
+        "required": ["id", "amount", "currency", "interval"],
+        "properties": {
+            "id": integer,
+            "amount": MONEY,
+            "currency": {"type": "string", "enum": list(CURRENCIES)},
+            "interval": {"type": "string", "enum": list(INTERVALS)},
+        },
+        "additionalProperties": False,
+    }
+    action_body = {"dry_run": {"type": "boolean", "description": "Say what would change only"}}
+    return {
+        "SubscriptionState": {
+            "type": "object",
+            "required": list(state),
+            "properties": state,
+            "additionalProperties": False,
+        },
+        "Subscription": {
+            "type": "object",
+            "required": [*state, "user", "plan", "price", "available_actions"],
+            "properties": {
+                **state,
+                "user": {
+                    "type": "object",
+                    "required": ["email", "name"],
+                    "properties": {"email": {"type": "string"}, "name": {"type": "string"}},
+                    "additionalProperties": False,
+                },
+                "plan": {
+                    "type": "object",
+                    "required": ["name", "is_active"],
+                    "properties": {"name": {"type": "string"}, "is_active": {"type": "boolean"}},
+                    "additionalProperties": False,
+                },
+                "price": {
+                    **price_paid,
+                    "required": [*price_paid["required"], "current"],
+                    "properties": {
+                        **price_paid["properties"],
+                        "current": {
+                            "type": "boolean",
+                            "description": "Whether it is the plan's current price",
+                        },
+                    },
+                },
+                "available_actions": {
+                    "type": "array",
+                    "description": "The actions (their path's last part) that apply to the "
+                    "subscription as it is now, whatever their inputs",
+                    "items": {"type": "string", "enum": [a[0] for a in SUBSCRIPTION_ACTIONS]},
+                },
+            },
+            "additionalProperties": False,
+        },
+        "ActionResult": {
+            "type": "object",
+            "required": [
+                "action",
+                "subscription",
+                "changes",
+                "prices",
+                "audit_entry_id",
+                "dry_run",
+            ],
+            "properties": {
+                "action": {"type": "string", "description": "The audit entry's action"},
+                "subscription": {
+                    "$ref": "#/components/schemas/SubscriptionState",
+                    "description": "The subscription after the action (with dry_run: as it "
+                    "would be)",
+                },
+                "changes": {
+                    "type": "object",
+                    "description": "The changed columns only: {column: {old, new}}",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": ["old", "new"],
+                        "properties": {"old": {}, "new": {}},
+                        "additionalProperties": False,
+                    },
+                },
+                "prices": {
+                    "description": "The price paid before and after, when the action changes it",
+                    "oneOf": [
+                        {"type": "null"},
+                        {
+                            "type": "object",
+                            "required": ["old", "new"],
+                            "properties": {"old": price_paid, "new": price_paid},
+                            "additionalProperties": False,
+                        },
+                    ],
+                },
+                "audit_entry_id": {"type": ["integer", "null"], "description": "null: dry_run"},
+                "dry_run": {"type": "boolean"},
+            },
+            "additionalProperties": False,
+        },
+        "Refusal": {
+            "type": "object",
+            "required": ["detail"],
+            "properties": {
+                "detail": {"type": "string"},
+                "code": {
+                    "type": "string",
+                    "description": "canceled, same_plan, inactive_plan, unknown_plan, "
+                    "already_canceled, already_scheduled, not_scheduled, not_active, "
+                    "not_paused, days_out_of_range, invalid_input",
+                },
+                "field": {"type": ["string", "null"], "description": "The input it is about"},
+            },
+            "additionalProperties": False,
+        },
+        "SubscriptionAction": {
+            "type": "object",
+            "properties": action_body,
+            "additionalProperties": False,
+        },
+        "ChangePlanAction": {
+            "type": "object",
+            "required": ["plan_id"],
+            "properties": {
+                "plan_id": {"type": "string"},
+                "allow_inactive": {"type": "boolean", "description": "Allow an inactive plan"},
+                **action_body,
+            },
+            "additionalProperties": False,
+        },
+        "ExtendAction": {
+            "type": "object",
+            "required": ["days"],
+            "properties": {
+                "days": {
+                    "type": "integer",
+                    "description": f"{EXTEND_DAYS_MIN}–{EXTEND_DAYS_MAX} (else a 400)",
+                },
+                **action_body,
+            },
+            "additionalProperties": False,
+        },
+        "UserPlanChange": {
+            "type": "object",
+            "required": ["plan_id"],
+            "properties": {
+                "plan_id": {"type": "string"},
+                "allow_inactive": {"type": "boolean", "description": "Allow an inactive plan"},
+                "reset_usage": {
+                    "type": "boolean",
+                    "description": "The original's; only false is accepted (no usage kept)",
+                },
+            },
+            "additionalProperties": False,
+        },
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     statuses = list(SUBSCRIPTION_STATUSES)
     return {
@@ -209,7 +597,15 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "listPlans",
                     "summary": "Every plan, in display order, with subscriber counts and MRR",
                     "responses": {
-                        "200": _json("PlanList", "The plans"),
+                        "200": {
+                            **_json("PlanList", "The plans"),
+                            "links": {
+                                "GetPlanSubscribers": {
+                                    "operationId": "getPlanSubscribers",
+                                    "parameters": {"plan_id": "$response.body#/items/0/id"},
+                                }
+                            },
+                        },
                         **_errors(401, 403, 405, 503),
                     },
                 },
@@ -352,11 +748,15 @@ def openapi_document() -> dict[str, Any]:
                         },
                     ],
                     "responses": {
-                        "200": _json("PaginatedSubscribers", "A page of subscribers"),
+                        "200": {
+                            **_json("PaginatedSubscribers", "A page of subscribers"),
+                            "links": USER_LINKS,
+                        },
                         **_errors(400, 401, 403, 404, 405, 500, 503),
                     },
                 }
             },
+            **_subscription_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -624,6 +1024,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "additionalProperties": False,
                 },
+                **_subscription_schemas(statuses),
             },
         },
     }

@@ -1,7 +1,7 @@
-"""The JSON API for scripts, under /api/v1: reads here, plan writes in plan_writes.py. Who
-may call it is decided by auth/guard.py (a Bearer token or an admin's session). Paging values
-are normalised as the original system does (never an error); other bad input is a 4xx with a
-JSON ``detail``."""
+"""The JSON API for scripts, under /api/v1: reads here, plan writes in plan_writes.py, one
+subscription and its actions in subscriptions.py. Who may call it is decided by auth/guard.py
+(a Bearer token or an admin's session). Paging values are normalised as the original system
+does (never an error); other bad input is a 4xx with a JSON ``detail``."""
 
 import math
 

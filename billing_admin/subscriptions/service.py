@@ -10,6 +10,7 @@ prices (the ``user_id`` index). The actions themselves are in actions.py.
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from billing_admin.extensions import db
 from billing_admin.models import AuditLog, Plan, Price, Subscription, User
@@ -20,8 +21,6 @@ HISTORY_LIMIT = 100
 
 class UserNotFound(LookupError):
     def __init__(self, user_id: str):
-        from flask_babel import gettext
-
         self.user_id = user_id
         super().__init__(gettext("User '%(id)s' not found", id=user_id))
 
@@ -42,8 +41,9 @@ class SubscriptionDetails:
         return self.price.active_until is None
 
 
-def subscription_details(subscription_id: str) -> SubscriptionDetails:
-    """Raises SubscriptionNotFound. Two queries."""
+def subscription_details(subscription_id: str, *, with_history: bool = True) -> SubscriptionDetails:
+    """Raises SubscriptionNotFound. Two queries (one with ``with_history=False``: the API's
+    representation has no history, and ``history`` is then empty)."""
     row = db.session.execute(
         sa.select(Subscription, User, Plan, Price)
         .join(User, User.id == Subscription.user_id)
@@ -54,6 +54,8 @@ def subscription_details(subscription_id: str) -> SubscriptionDetails:
     if row is None:
         raise SubscriptionNotFound(subscription_id)
     subscription, user, plan, price = row
+    if not with_history:
+        return SubscriptionDetails(subscription, user, plan, price, [])
     history = list(
         db.session.scalars(
             sa.select(AuditLog)
@@ -63,6 +65,30 @@ def subscription_details(subscription_id: str) -> SubscriptionDetails:
         )
     )
     return SubscriptionDetails(subscription, user, plan, price, history)
+
+
+class NoCurrentSubscription(LookupError):
+    def __init__(self, user_id: str):
+        self.user_id = user_id
+        super().__init__(gettext("User '%(id)s' has no current subscription", id=user_id))
+
+
+def current_subscription_id(user_id: str) -> str:
+    """The id of the user's current subscription: their newest one that is not canceled
+    (newest by ``created_at``, then id), as the original's ``GET /users/<id>/subscription``
+    answers with one subscription a user. One query on the ``user_id`` index (and one for the
+    user when there is none). Raises UserNotFound, NoCurrentSubscription."""
+    found = db.session.scalar(
+        sa.select(Subscription.id)
+        .where(Subscription.user_id == user_id, Subscription.status != "canceled")
+        .order_by(Subscription.created_at.desc(), Subscription.id.desc())
+        .limit(1)
+    )
+    if found is not None:
+        return found
+    if (db.session.get(User, user_id) if user_id else None) is None:
+        raise UserNotFound(user_id)
+    raise NoCurrentSubscription(user_id)
 
 
 @dataclass(frozen=True)
