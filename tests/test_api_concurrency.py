@@ -3,6 +3,8 @@ lock from its first read, so these cannot interleave there):
 
 - two scripts changing one plan with the same If-Match, both past the version check before
   either writes: one saves, the other gets 412 with the plan as the first left it;
+- the same for two scripts acting on one subscription (subscription actions): one acts, the
+  other gets 412 with the subscription as the first left it, and the action is done once;
 - two copies of one POST with the same Idempotency-Key at the same moment: the work is done
   once; the other copy gets the same answer, or 409 while the first is still being answered.
 """
@@ -14,10 +16,12 @@ import sqlalchemy as sa
 
 from billing_admin.api import idempotency
 from billing_admin.extensions import db
-from billing_admin.models import AuditLog, Plan
+from billing_admin.models import AuditLog, Plan, Subscription
 from billing_admin.plans import service
+from billing_admin.subscriptions import actions
 from tests.conftest import IsolatedClient
-from tests.helpers import add_plan, add_subscriptions
+from tests.helpers import add_plan, add_subscription, add_subscriptions
+from tests.test_api_subscription_writes import BILLING
 from tests.test_api_writes import NEW_PLAN, PLANS, make_token
 
 pytestmark = pytest.mark.postgresql_only
@@ -90,6 +94,49 @@ def test_two_writers_with_the_same_if_match_one_saves_one_gets_412(app, headers,
     assert db.session.get(Plan, "pro").version == 2
     updates = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "plan_updated"))
     assert len(list(updates)) == 1
+
+
+def test_two_actions_on_one_subscription_with_the_same_if_match_one_acts_one_gets_412(
+    app, headers, monkeypatch
+):
+    add_plan("pro")
+    subscription = add_subscription("pro")
+    db.session.commit()
+    sid, end = subscription.id, subscription.current_period_end
+    both_checked = threading.Barrier(2, timeout=30)
+    real = actions.start_write
+
+    def after_both_checked():  # each action starts its write after the view's If-Match check
+        both_checked.wait()
+        return real()
+
+    monkeypatch.setattr(actions, "start_write", after_both_checked)
+
+    def writer():
+        return lambda: client_of(app).post(
+            f"{BILLING}/subscriptions/{sid}/extend",
+            json={"days": 10},
+            headers={**headers, "If-Match": '"v1"'},
+        )
+
+    first, second = run_together([writer(), writer()])
+    monkeypatch.undo()
+    assert sorted([first.status_code, second.status_code]) == [200, 412]
+    winner, loser = (first, second) if first.status_code == 200 else (second, first)
+    assert winner.headers["ETag"] == loser.headers["ETag"] == '"v2"'
+    assert loser.get_json()["current_period_end"] == end + 10 * 86_400
+    assert winner.get_json()["subscription"] == {
+        key: value
+        for key, value in loser.get_json().items()
+        if key in winner.get_json()["subscription"]
+    }
+    db.session.rollback()
+    stored = db.session.get(Subscription, sid)
+    assert (stored.version, stored.current_period_end) == (2, end + 10 * 86_400)
+    extended = db.session.scalars(
+        sa.select(AuditLog).where(AuditLog.action == "subscription_extended")
+    )
+    assert len(list(extended)) == 1
 
 
 def test_the_same_idempotency_key_twice_at_once_creates_one_plan(app, headers, monkeypatch):
