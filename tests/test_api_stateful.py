@@ -141,14 +141,8 @@ def test_a_stateful_run_over_subscription_actions_finds_no_5xx_and_no_answer_out
     app, admin, runner, app_factory
 ):
     def reset():
-        users = sa.select(Subscription.user_id)
         db.session.execute(sa.delete(Subscription))
-        db.session.execute(
-            sa.delete(User).where(
-                User.id.not_in(sa.select(User.id).where(User.email == ADMIN_EMAIL))
-            )
-        )
-        del users
+        db.session.execute(sa.delete(User).where(User.email != ADMIN_EMAIL))
         db.session.execute(sa.delete(Plan))
         db.session.commit()
         seed_plans()

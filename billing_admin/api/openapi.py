@@ -282,13 +282,12 @@ SUBSCRIPTION_ACTIONS = (
 )
 
 
-def _subscription_errors(*codes: int) -> dict[str, Any]:
-    answers = _errors(*(c for c in codes if c not in SUBSCRIPTION_MEANINGS), write=True)
+def _subscription_errors(*codes: int, write: bool = True) -> dict[str, Any]:
+    answers = _errors(*(c for c in codes if c not in SUBSCRIPTION_MEANINGS), write=write)
     for code in codes:
         if code == 400:
-            answers["400"] = {
-                **_json("Refusal", SUBSCRIPTION_MEANINGS[400]),
-            }
+            meaning = SUBSCRIPTION_MEANINGS[400] if write else MEANINGS[400]
+            answers["400"] = _json("Refusal", meaning)
         elif code in SUBSCRIPTION_MEANINGS:
             answers[str(code)] = {**ERROR, "description": SUBSCRIPTION_MEANINGS[code]}
     return answers
@@ -337,7 +336,7 @@ def _subscription_paths() -> dict[str, Any]:
                 "parameters": [SUBSCRIPTION_ID],
                 "responses": {
                     "200": _subscription_answer("The subscription"),
-                    **_subscription_errors(400, 401, 403, 404, 405, 503),
+                    **_subscription_errors(400, 401, 403, 404, 405, 503, write=False),
                 },
             }
         },
@@ -350,7 +349,7 @@ def _subscription_paths() -> dict[str, Any]:
                 "parameters": [USER_ID],
                 "responses": {
                     "200": _subscription_answer("The user's current subscription"),
-                    **_subscription_errors(400, 401, 403, 404, 405, 503),
+                    **_subscription_errors(400, 401, 403, 404, 405, 503, write=False),
                 },
             },
             "put": {
