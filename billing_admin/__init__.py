@@ -26,7 +26,7 @@ from billing_admin.formatting import register_template_helpers
 from billing_admin.forms import new_submission_token, page_has_errors
 from billing_admin.forms.once import register_one_time_submissions
 from billing_admin.health.views import bp as health_bp
-from billing_admin.i18n.locales import select_locale
+from billing_admin.i18n.locales import select_locale, select_timezone
 from billing_admin.i18n.views import bp as language_bp
 from billing_admin.logs import register_logging, register_request_ids
 from billing_admin.metrics import register_request_metrics
@@ -104,8 +104,9 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_sqlite(db.engine)
     login_manager.init_app(app)
-    # Catalogues live in billing_admin/translations (compiled by `make translations`).
-    babel.init_app(app, locale_selector=select_locale)
+    # Catalogues live in billing_admin/translations (compiled by `make translations`). Times
+    # are shown in the admin's zone, else DISPLAY_TIMEZONE (BABEL_DEFAULT_TIMEZONE, config.py).
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     # The JSON API has no forms: the access guard asks a session's API writes for the CSRF
     # token itself (X-CSRFToken), and Bearer requests need none (auth/guard.py).
     csrf.init_app(app)

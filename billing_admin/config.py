@@ -22,6 +22,9 @@ Environment variables read here (all optional in development):
   line: timestamp, level, logger, request id, admin id, message).
 - ``METRICS_ALLOW``: comma-separated networks (``10.0.0.0/8``) or addresses that may read
   ``/metrics``; loopback by default, empty for none.
+- ``DISPLAY_TIMEZONE``: the time zone pages show times in for an admin who has not chosen one on
+  their account page: an IANA name such as ``Europe/Moscow`` (``UTC`` by default). An unknown
+  name stops the app at start-up.
 - ``METRICS_TOKEN``: a secret (24 characters or more) that lets a scraper from anywhere read
   ``/metrics`` with ``Authorization: Bearer <token>``; unset by default.
 """
@@ -36,6 +39,7 @@ from typing import Any, ClassVar
 from flask import Flask
 
 from billing_admin.parsing import whole_number
+from billing_admin.zones import DEFAULT_ZONE, zone_name
 
 
 class DefaultConfig:
@@ -71,6 +75,8 @@ class DefaultConfig:
     RATELIMIT_HEADERS_ENABLED = True
     # Set-password links made on the accounts page live this long.
     PASSWORD_LINK_HOURS = 24
+    # Times on pages are shown in this zone unless the admin chose their own (zones.py).
+    DISPLAY_TIMEZONE = DEFAULT_ZONE
 
 
 class ConfigError(RuntimeError):
@@ -113,7 +119,14 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         os.environ.get("DATABASE_URL")
         or f"sqlite:///{Path(app.instance_path) / 'billing_admin.sqlite3'}"
     )
-    for name in ("SECRET_KEY", "LOG_LEVEL", "LOG_FORMAT", "METRICS_TOKEN", "RATELIMIT_STORAGE_URI"):
+    for name in (
+        "SECRET_KEY",
+        "LOG_LEVEL",
+        "LOG_FORMAT",
+        "METRICS_TOKEN",
+        "RATELIMIT_STORAGE_URI",
+        "DISPLAY_TIMEZONE",
+    ):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
     if "METRICS_ALLOW" in os.environ:  # set but empty: no network, the token only
@@ -139,6 +152,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SECRET_KEY"] = _development_secret_key(app)
     app.config["METRICS_ALLOW"] = parse_networks("METRICS_ALLOW", app.config["METRICS_ALLOW"])
     _check_choice("LOG_FORMAT", app.config["LOG_FORMAT"], ("text", "json"))
+    app.config["DISPLAY_TIMEZONE"] = _display_timezone(app.config["DISPLAY_TIMEZONE"])
+    # Flask-Babel's default zone (get_timezone() when the admin chose none): the same setting.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DISPLAY_TIMEZONE"]
     token = app.config.get("METRICS_TOKEN")
     if token is not None and len(token) < METRICS_TOKEN_MIN:
         raise ConfigError(
@@ -182,6 +198,18 @@ def parse_networks(name: str, value: str | tuple[Network, ...]) -> tuple[Network
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def _display_timezone(value: object) -> str:
+    """The tz database's spelling of the DISPLAY_TIMEZONE setting; ConfigError if it names no
+    zone (zones.py: the names both zoneinfo and pytz know)."""
+    name = zone_name(value) if isinstance(value, str) else None
+    if name is None:
+        raise ConfigError(
+            f"DISPLAY_TIMEZONE must be an IANA time zone name such as UTC or Europe/Moscow, "
+            f"not {value!r}"
+        )
+    return name
 
 
 def _whole_number(name: str, value: str) -> int:

@@ -1,6 +1,8 @@
 """How numbers, money, dates and quotas read on the page, in the request's language (Babel).
 
 Registered as Jinja filters. Outside a request (a command, a unit test) the locale is English.
+Dates and times are shown in the page's time zone (``display_zone``: the admin's own, else
+``DISPLAY_TIMEZONE``; UTC outside a request), by Babel from the tz database.
 Examples, English / Russian: ``RUB 1,490.00`` / ``1 490,00 ₽``; ``Nov 21, 2026`` /
 ``21 нояб. 2026 г.``; ``500K`` / ``500 тыс.``; ``in 12 days`` / ``через 12 дней``.
 """
@@ -9,20 +11,29 @@ import functools
 import json
 import re
 from copy import copy
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton, format_time, format_timedelta
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_skeleton,
+    format_timedelta,
+    get_timezone_gmt,
+)
 from babel.dates import get_datetime_format as babel_datetime_format
 from babel.numbers import format_compact_decimal, format_currency, format_decimal
-from flask import Flask
-from flask_babel import get_locale, gettext, ngettext
+from flask import Flask, has_app_context
+from flask_babel import get_locale, get_timezone, gettext, ngettext
 
 from billing_admin.bidi import bdi, isolate
+from billing_admin.clock import now_epoch
 from billing_admin.i18n.locales import DEFAULT_LOCALE, LANGUAGES
 from billing_admin.pagination import page_window
+from billing_admin.zones import DEFAULT_ZONE, local_date, zone
 
 # Parsed once: Babel looks a locale given by name up again on every call (3× slower).
 DEFAULT = Locale.parse(DEFAULT_LOCALE)
@@ -149,60 +160,99 @@ def audit_value(value: Any) -> str:
 
 def relative_time(epoch: int, now: int, language: str | None = None) -> str:
     """ "in 12 days" or "3 days ago" (Babel's wording): days from one day to two months, then
-    months or years; hours and minutes under a day."""
+    months or years; hours and minutes under a day. Days are counted between calendar dates in
+    the page's time zone (``display_zone``), so "in 12 days" agrees with the date shown beside
+    it whatever the hour: 1 Dec 20:00 → 13 Dec 05:00 is "in 12 days", not 11."""
     seconds = epoch - now
-    days = abs(seconds) / 86_400
+    if abs(seconds) >= 86_400:
+        where = display_zone()
+        span = timedelta(days=(local_date(epoch, where) - local_date(now, where)).days)
+    else:
+        span = timedelta(seconds=seconds)
+    days = abs(span.total_seconds()) / 86_400
     # Babel picks the largest unit whose value reaches the threshold; a threshold equal to the
     # number of days makes that unit "days" (weeks fall short of it, days meet it).
     threshold = days if 1 <= days < 60 else 0.85
-    return format_timedelta(
-        timedelta(seconds=seconds), add_direction=True, threshold=threshold, locale=_in(language)
-    )
+    return format_timedelta(span, add_direction=True, threshold=threshold, locale=_in(language))
 
 
-def _utc(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
+def display_zone() -> ZoneInfo:
+    """The zone this page's times are in: Flask-Babel's ``get_timezone()`` (the signed-in
+    admin's choice, else ``DISPLAY_TIMEZONE``; i18n/locales.py), as a zoneinfo zone; UTC
+    outside the app (a unit test)."""
+    if not has_app_context():
+        return zone(DEFAULT_ZONE)
+    chosen = get_timezone()
+    return zone(getattr(chosen, "zone", None) or str(chosen))
 
 
 def date_only(epoch: int | None, language: str | None = None) -> str:
-    """ "Nov 21, 2026" / "21 нояб. 2026 г." """
+    """ "Nov 21, 2026" / "21 нояб. 2026 г.": the date in the page's time zone."""
     if epoch is None:
         return "—"
-    return _day_text(epoch // 86_400, language or str(request_locale()))
+    day = local_date(epoch, display_zone())
+    return _day_text(day.toordinal(), language or str(request_locale()))
 
 
 @functools.lru_cache(maxsize=8192)
 def _day_text(day: int, language: str) -> str:
     # A page of 100 subscribers shows 200 dates, mostly of a few days: Babel's 15 µs a date
     # becomes a dictionary lookup (the subscriber page's budget is 10 ms, see benchmarks.md).
-    return format_date(_utc(day * 86_400), "medium", locale=language)
+    return format_date(date.fromordinal(day), "medium", locale=language)
 
 
 def iso_date(epoch: int) -> str:
-    """A <time datetime="..."> value: machine-readable whatever the page's language."""
-    return _iso_day(epoch // 86_400)
-
-
-@functools.lru_cache(maxsize=8192)
-def _iso_day(day: int) -> str:
-    return _utc(day * 86_400).strftime("%Y-%m-%d")
+    """A <time datetime="..."> value: machine-readable whatever the page's language; the same
+    calendar date as the text beside it (the page's time zone)."""
+    return local_date(epoch, display_zone()).isoformat()
 
 
 def day_and_month(epoch: int) -> str:
-    """ "Nov 21" / "21 нояб.": a chart's week label."""
-    return format_skeleton("MMMd", _utc(epoch), locale=request_locale())
+    """ "Nov 21" / "21 нояб.": a chart's week label, in the page's time zone."""
+    return format_skeleton("MMMd", _utc(epoch), tzinfo=display_zone(), locale=request_locale())
 
 
 def timestamp(epoch: int | None) -> str:
-    """ "Nov 21, 2026, 10:05 AM UTC" / "21 нояб. 2026 г., 10:05 UTC" """
+    """The date and time in the page's time zone, with its offset from UTC at that moment:
+    "Nov 21, 2026, 10:05 AM UTC" / "21 нояб. 2026 г., 13:05 UTC+03:00" (Europe/Moscow)."""
     if epoch is None:
         return "—"
-    moment, here = _utc(epoch), request_locale()
-    pattern = babel_datetime_format("medium", locale=here)
-    combined = pattern.replace("{1}", format_date(moment, "medium", locale=here)).replace(
-        "{0}", format_time(moment, "short", locale=here)
+    where, here = display_zone(), request_locale()
+    text = format_datetime(_utc(epoch), _date_and_time_pattern(here), tzinfo=where, locale=here)
+    return f"{text} {offset_label(epoch, where)}"
+
+
+@functools.lru_cache(maxsize=16)
+def _date_and_time_pattern(here: Locale) -> str:
+    # The language's own way of joining a date and a time ("{1}, {0}"): a medium date and a
+    # short time (no seconds), as one pattern for Babel's format_datetime.
+    return (
+        babel_datetime_format("medium", locale=here)
+        .replace("{1}", here.date_formats["medium"].pattern)
+        .replace("{0}", here.time_formats["short"].pattern)
     )
-    return f"{combined} UTC"
+
+
+def offset_label(epoch: int, where: tzinfo) -> str:
+    """ "UTC" when the zone is at UTC at that moment, else "UTC+03:00", "UTC-05:00" (Babel's ISO
+    8601 offset, from the tz database)."""
+    moment = _utc(epoch).astimezone(where)
+    if not moment.utcoffset():
+        return "UTC"
+    return "UTC" + get_timezone_gmt(moment, "iso8601", locale=DEFAULT)
+
+
+def time_zone_note() -> str:
+    """The footer's "Times in Europe/Moscow (UTC+03:00)", or "Times in UTC"."""
+    where = display_zone()
+    offset = offset_label(now_epoch(), where)
+    if offset == where.key:
+        return gettext("Times in %(zone)s", zone=where.key)
+    return gettext("Times in %(zone)s (%(offset)s)", zone=where.key, offset=offset)
+
+
+def _utc(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def iso_timestamp(epoch: int) -> str:
@@ -213,7 +263,10 @@ def iso_timestamp(epoch: int) -> str:
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
-        page_window=page_window, languages=LANGUAGES, current_locale=lambda: str(request_locale())
+        page_window=page_window,
+        languages=LANGUAGES,
+        current_locale=lambda: str(request_locale()),
+        time_zone_note=time_zone_note,
     )
     app.jinja_env.filters.update(
         grouped=grouped,

@@ -20,8 +20,10 @@ from tests.helpers import add_plan, add_subscription
 DAY = 86_400
 WEEK = 7 * DAY
 NOW = 1_800_000_000  # 2027-01-15 08:00:00 UTC
-WINDOW_START = NOW - 30 * DAY  # 1_797_408_000: inside the window
-TREND_START = NOW - 84 * DAY + 1  # 1_792_742_401 (2026-10-23 08:00:01 UTC): week 0 starts here
+# The page's zone is UTC here (DISPLAY_TIMEZONE's default): windows start at UTC midnights.
+TODAY = 1_799_971_200  # 2027-01-15 00:00:00 UTC: today's midnight
+WINDOW_START = TODAY - 29 * DAY  # 1_797_465_600 (2026-12-17 00:00 UTC): inside the window
+TREND_START = TODAY - 83 * DAY  # 1_792_800_000 (2026-10-24 00:00 UTC): week 0 starts here
 OLD = NOW - 200 * DAY  # before the window and before the trend
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -38,7 +40,7 @@ PLANS = [
 
 # (number, plan id, status, created_at, canceled_at). Week k of the trend holds the seconds
 # TREND_START + k*WEEK ... TREND_START + (k+1)*WEEK - 1; WINDOW_START falls in week 7
-# (WINDOW_START - TREND_START = 54 days - 1 s), NOW in week 11.
+# (WINDOW_START - TREND_START = 54 days), NOW in week 11.
 SUBSCRIPTIONS = [
     (1, "daily", "active", OLD, None),
     (2, "daily", "active", OLD, None),

@@ -226,6 +226,7 @@ VIEWER_WRITES = {
     "account.turn_off_second_factor",
     "account.end_session",
     "account.end_other_sessions",
+    "account.set_time_zone",  # their own time zone (issue 16)
     "language.switch",
 }
 

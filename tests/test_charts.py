@@ -106,7 +106,7 @@ def test_each_y_axis_runs_from_zero_to_a_round_number_above_the_largest_bar(page
             "2",
             "3",
             "4",
-        ],  # largest: 2 new in the week of 11 Dec (whole steps)
+        ],  # largest: 2 new in the week of 12 Dec (whole steps)
     }
     for t in ticks.values():  # evenly spaced, upwards
         steps = {round(t[i][0] - t[i + 1][0], 1) for i in range(len(t) - 1)}
@@ -209,24 +209,24 @@ def test_mrr_bars_are_as_tall_as_each_plans_mrr(page):
 
 def test_trend_bars_are_as_tall_as_each_weeks_new_and_canceled_subscriptions(page):
     chart = page.chart("chart-trend")
-    assert chart.x_labels[0] == "Oct 23" and chart.x_labels[-1] == "Jan 8"
+    assert chart.x_labels[0] == "Oct 24" and chart.x_labels[-1] == "Jan 9"
     assert len(chart.x_labels) == 12
     assert_bar_heights(
         chart,
         {
-            "Oct 23: New 1": 1,
-            "Oct 30: Canceled 1": 1,
-            "Nov 6: Canceled 1": 1,
-            "Nov 13: New 1": 1,
-            "Nov 20: New 1": 1,
-            "Dec 11: New 2": 2,
-            "Dec 11: Canceled 2": 2,
-            "Jan 1: New 1": 1,
-            "Jan 8: New 1": 1,
-            "Jan 8: Canceled 1": 1,
+            "Oct 24: New 1": 1,
+            "Oct 31: Canceled 1": 1,
+            "Nov 7: Canceled 1": 1,
+            "Nov 14: New 1": 1,
+            "Nov 21: New 1": 1,
+            "Dec 12: New 2": 2,
+            "Dec 12: Canceled 2": 2,
+            "Jan 2: New 1": 1,
+            "Jan 9: New 1": 1,
+            "Jan 9: Canceled 1": 1,
         },
     )
-    new, canceled = chart.bar("Jan 8: New 1"), chart.bar("Jan 8: Canceled 1")
+    new, canceled = chart.bar("Jan 9: New 1"), chart.bar("Jan 9: Canceled 1")
     assert (new["series"], canceled["series"]) == ("new", "canceled")
     assert new["x"] + new["width"] <= canceled["x"] + HALF_A_ROUNDING  # side by side
 

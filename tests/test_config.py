@@ -10,7 +10,7 @@ from billing_admin.config import MissingSecretKey, normalise_database_url
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    for name in ("DATABASE_URL", "SECRET_KEY", "FLASK_DEBUG", "TRUSTED_HOSTS"):
+    for name in ("DATABASE_URL", "SECRET_KEY", "FLASK_DEBUG", "TRUSTED_HOSTS", "DISPLAY_TIMEZONE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     return tmp_path / "instance"
@@ -78,6 +78,13 @@ def test_development_keeps_a_generated_secret_key_readable_by_the_owner_only(
         ("METRICS_ALLOW", "localhost", "METRICS_ALLOW: 'localhost' is not a network or address"),
         ("METRICS_TOKEN", "short", "METRICS_TOKEN must be at least 24 characters"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of text, json, not 'xml'"),
+        (
+            "DISPLAY_TIMEZONE",
+            "Mars/Olympus",
+            "DISPLAY_TIMEZONE must be an IANA time zone name such as UTC or Europe/Moscow, "
+            "not 'Mars/Olympus'",
+        ),
+        ("DISPLAY_TIMEZONE", "+03:00", "DISPLAY_TIMEZONE must be an IANA time zone name"),
     ],
 )
 def test_a_bad_setting_stops_the_start_with_one_line_saying_why(
@@ -88,6 +95,17 @@ def test_a_bad_setting_stops_the_start_with_one_line_saying_why(
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         create_app({"TESTING": True})
+
+
+def test_the_display_time_zone_is_utc_unless_set_and_is_flask_babels_default(
+    clean_env, monkeypatch
+):
+    assert create_app({"TESTING": True}).config["DISPLAY_TIMEZONE"] == "UTC"
+    monkeypatch.setenv("DISPLAY_TIMEZONE", " europe/moscow ")
+    app = create_app({"TESTING": True})
+    # Spelled as the tz database spells it, and the zone Flask-Babel falls back to.
+    assert app.config["DISPLAY_TIMEZONE"] == "Europe/Moscow"
+    assert app.config["BABEL_DEFAULT_TIMEZONE"] == "Europe/Moscow"
 
 
 def test_metrics_networks_from_the_environment(clean_env, monkeypatch):

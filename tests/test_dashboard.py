@@ -26,21 +26,9 @@ from tests.dashboard_data import (
 )
 from tests.helpers import QueryCounter, add_plan, add_subscription
 
-# Week k of the trend starts at TREND_START + k × 604,800 (1,792,742,401 = 2026-10-23 08:00:01).
-WEEK_STARTS = [
-    1_792_742_401,
-    1_793_347_201,
-    1_793_952_001,
-    1_794_556_801,
-    1_795_161_601,
-    1_795_766_401,
-    1_796_371_201,
-    1_796_976_001,
-    1_797_580_801,
-    1_798_185_601,
-    1_798_790_401,
-    1_799_395_201,  # its last second is 1,799,395,201 + 604,799 = 1,800,000,000 = NOW
-]
+# Week k of the trend starts at TREND_START + k × 604,800 (1,792,800,000 = 2026-10-24 00:00 UTC,
+# a midnight in the page's zone, UTC here); the last week is today and the six days before it.
+WEEK_STARTS = [1_792_800_000 + week * WEEK for week in range(12)]
 # New: week 0 #20, week 3 #21, week 4 #22, week 7 #4 and #5, week 10 #16, week 11 #14.
 KNOWN_NEW_PER_WEEK = [1, 0, 0, 1, 1, 0, 0, 2, 0, 0, 1, 1]
 # Canceled: week 1 #23, week 2 #24, week 7 #10 and #11, week 11 #16.
@@ -109,7 +97,7 @@ def test_each_plans_mrr_is_its_active_subscriptions_at_the_monthly_price(known):
     assert {share.summary.plan.id: share.summary.mrr for share in known.plans} == KNOWN_MRR
 
 
-def test_new_subscriptions_are_those_created_from_exactly_30_days_ago(known):
+def test_new_subscriptions_are_those_created_since_the_window_starts(known):
     # 4 (created at the window start), 14 (now), 16 (now - 10 days); not 5 (one second earlier)
     assert known.new_in_window == 3
 
@@ -165,7 +153,9 @@ def test_the_trend_counts_new_and_canceled_subscriptions_in_12_rolling_weeks(kno
 # --- Each window edge, alone -----------------------------------------------------------------
 
 
-def test_created_exactly_30_days_ago_is_new_and_one_second_earlier_is_not(app, set_clock):
+def test_created_at_the_midnight_29_days_before_today_is_new_and_one_second_earlier_is_not(
+    app, set_clock
+):
     set_clock(NOW)
     add_plan("pro")
     add_subscription("pro", "active", created_at=WINDOW_START)
@@ -176,7 +166,7 @@ def test_created_exactly_30_days_ago_is_new_and_one_second_earlier_is_not(app, s
     assert figures.active_at_window_start == 1  # the one created a second before the window
 
 
-def test_canceled_exactly_30_days_ago_is_in_the_window_and_one_second_earlier_is_not(
+def test_canceled_at_the_window_start_is_in_the_window_and_one_second_earlier_is_not(
     app, set_clock
 ):
     set_clock(NOW)
@@ -191,7 +181,7 @@ def test_canceled_exactly_30_days_ago_is_in_the_window_and_one_second_earlier_is
     assert figures.churn == 1
 
 
-def test_the_trend_covers_84_days_up_to_and_including_now_in_7_day_buckets(app, set_clock):
+def test_the_trend_covers_84_calendar_days_up_to_and_including_now_in_7_day_buckets(app, set_clock):
     set_clock(NOW)
     add_plan("pro")
     for created_at, canceled_at in (
@@ -252,18 +242,18 @@ def test_the_page_shows_the_weekly_trend(pinned_client):
     trend = dashboard(pinned_client).chart("chart-trend").table
     assert trend.head == ["Week starting", "New", "Canceled"]
     assert trend.rows == [
-        ["Oct 23", "1", "0"],
-        ["Oct 30", "0", "1"],
-        ["Nov 6", "0", "1"],
-        ["Nov 13", "1", "0"],
-        ["Nov 20", "1", "0"],
-        ["Nov 27", "0", "0"],
-        ["Dec 4", "0", "0"],
-        ["Dec 11", "2", "2"],
-        ["Dec 18", "0", "0"],
-        ["Dec 25", "0", "0"],
-        ["Jan 1", "1", "0"],
-        ["Jan 8", "1", "1"],
+        ["Oct 24", "1", "0"],
+        ["Oct 31", "0", "1"],
+        ["Nov 7", "0", "1"],
+        ["Nov 14", "1", "0"],
+        ["Nov 21", "1", "0"],
+        ["Nov 28", "0", "0"],
+        ["Dec 5", "0", "0"],
+        ["Dec 12", "2", "2"],
+        ["Dec 19", "0", "0"],
+        ["Dec 26", "0", "0"],
+        ["Jan 2", "1", "0"],
+        ["Jan 9", "1", "1"],
     ]
 
 
@@ -354,7 +344,7 @@ def test_the_plan_page_shows_that_plans_own_weekly_trend(pinned_client):
         *[["0", "0"]] * 10,
         ["1", "1"],
     ]
-    assert [row[0] for row in trend.rows][::11] == ["Oct 23", "Jan 8"]
+    assert [row[0] for row in trend.rows][::11] == ["Oct 24", "Jan 9"]
 
 
 def test_the_dashboard_marks_inactive_plans_and_only_them(client, admin, auth):

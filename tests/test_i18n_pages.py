@@ -72,6 +72,9 @@ ALLOWED_IN_RUSSIAN = (
     "QR",
     "flask audit verify",
 )
+# Time zone names (the tz database's identifiers, the same in every language): the account
+# page's examples, and the footer of a page whose admin chose one.
+ALLOWED_IN_RUSSIAN += ("Europe/Moscow", "America/New_York")
 # Names of authenticator apps, as their makers write them in every language.
 ALLOWED_IN_RUSSIAN += ("Google Authenticator", "Microsoft Authenticator", "1Password", "FreeOTP")
 # A second-factor key or recovery codes (base32 groups) are data, whatever the language.
@@ -648,6 +651,12 @@ def render_states(site: Site, pages: Pages, monkeypatch) -> None:
     pages.add("set-password, bad link", newcomer.get("/set-password/nope"), 404)
     weak = {"current": ADMIN_PASSWORD, "password": "            ", "confirm": "x"}
     pages.add("account page, errors", site.post("/account/password", weak), 422)
+    pages.add(
+        "account: time zone refused",
+        site.post("/account/time-zone", {"time_zone": "Moscow"}),
+        422,
+        Shows(literal=("Moscow",)),
+    )
     action("account: end other sessions", "/account/sessions/end-others")
     enrol = client.get("/account/second-factor")
     pages.add("account: enrolment", enrol)

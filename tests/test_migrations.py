@@ -559,3 +559,39 @@ def test_0016_up_and_down_with_form_submissions_present(empty_app):
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM form_submission").scalar() == 0
     assert table_names() == TABLES
+
+
+def test_0015_up_and_down_with_chosen_time_zones(empty_app):
+    """The admin's time zone (issue 16): existing accounts get none (the app's
+    DISPLAY_TIMEZONE); down forgets the choices and keeps the accounts; up again works."""
+    upgrade(revision="0013")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
+            "VALUES ('a', 'a@example.com', '', 'admin', 1, 't1'), "
+            "('v', 'v@example.com', '', 'user', 1, 't2')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO admin_account (user_id, role, created_at, must_change_password) "
+            "VALUES ('a', 'admin', 1, false), ('v', 'viewer', 1, false)"
+        )
+    upgrade(revision="0015")
+    with db.engine.begin() as connection:
+        zones = connection.exec_driver_sql("SELECT time_zone FROM admin_account").scalars().all()
+        assert zones == [None, None]
+        connection.exec_driver_sql(
+            "UPDATE admin_account SET time_zone = 'Europe/Moscow' WHERE user_id = 'a'"
+        )
+    downgrade(revision="0013")
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("admin_account")}
+    assert "time_zone" not in columns
+    with db.engine.connect() as connection:
+        accounts = connection.exec_driver_sql(
+            "SELECT user_id, role FROM admin_account ORDER BY user_id"
+        ).all()
+    assert [tuple(row) for row in accounts] == [("a", "admin"), ("v", "viewer")]
+    upgrade()
+    with db.engine.connect() as connection:
+        zones = connection.exec_driver_sql("SELECT time_zone FROM admin_account").scalars().all()
+    assert zones == [None, None]
+    assert table_names() == TABLES

@@ -4,17 +4,28 @@ is marked ``@self_service``: viewers may use them too (they change only the acco
 The page is a list of sections (templates/account/index.html); a preference such as a time zone
 goes in the "Preferences" section beside the language."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from billing_admin.account import service
+from billing_admin.account.forms import TimeZoneForm
 from billing_admin.auth import second_factor as totp
 from billing_admin.auth.forms import ChangePasswordForm, CodeForm
 from billing_admin.auth.guard import self_service
 from billing_admin.auth.service import enable_second_factor, set_own_password
 from billing_admin.formatting import grouped
 from billing_admin.forms import keeps_input
+from billing_admin.zones import ZONE_NAMES
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -23,13 +34,22 @@ def _user():
     return current_user._get_current_object()
 
 
-def _render(password_form=None, status: int = 200):
+def _time_zone_form(**kwargs) -> TimeZoneForm:
+    return TimeZoneForm(default_zone=current_app.config["DISPLAY_TIMEZONE"], **kwargs)
+
+
+def _render(password_form=None, time_zone_form=None, status: int = 200):
     user = _user()
     own_sessions, this_session = service.own_sessions(user)
+    if time_zone_form is None:
+        chosen = user.account.time_zone if user.account else None
+        time_zone_form = _time_zone_form(formdata=None, time_zone=chosen or "")
     return (
         render_template(
             "account/index.html",
             password_form=password_form or ChangePasswordForm(),
+            time_zone_form=time_zone_form,
+            zone_names=ZONE_NAMES,
             sessions=own_sessions,
             this_session=this_session,
             has_second_factor=bool(user.account and user.account.has_second_factor),
@@ -55,7 +75,28 @@ def change_password():
             flash(gettext("Your password was changed; your other sessions ended."), "success")
             return redirect(url_for("account.index"), 303)
         getattr(form, problem.field).errors.append(problem.message)
-    return _render(form, 422)
+    return _render(form, status=422)
+
+
+@bp.post("/time-zone")
+@keeps_input
+@self_service
+def set_time_zone():
+    form = _time_zone_form()
+    if form.validate_on_submit():
+        service.set_time_zone(_user(), form.chosen_zone)
+        if form.chosen_zone:
+            flash(gettext("Times are now shown in %(zone)s.", zone=form.chosen_zone), "success")
+        else:
+            flash(
+                gettext(
+                    "Times are now shown in the site's default zone, %(zone)s.",
+                    zone=current_app.config["DISPLAY_TIMEZONE"],
+                ),
+                "success",
+            )
+        return redirect(url_for("account.index"), 303)
+    return _render(time_zone_form=form, status=422)
 
 
 @bp.route("/second-factor", methods=["GET", "POST"])

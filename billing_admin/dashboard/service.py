@@ -8,17 +8,22 @@ a million subscriptions. Definitions:
 - MRR: per plan, each active subscription's own price at its monthly value (reporting/mrr.py),
   per currency, each plan's figure to the cent; the dashboard's MRR is the sum of the plans'
   figures, so the table adds up to it. Currencies are never added together.
-- New subscriptions: created in the window (the last 30 days up to now, start included).
+- The window, "last 30 days": today and the 29 calendar days before it, from midnight in the
+  page's time zone (the admin's, else DISPLAY_TIMEZONE; issue 16, docs/dashboard.md) up to
+  now. Across a daylight saving change it is an hour shorter or longer than 30 × 24 hours.
+- New subscriptions: created in the window (start included).
 - Cancellations: canceled (``canceled_at``) in the window.
 - Churn: cancellations in the window ÷ subscriptions active at its start, where "active at the
   start" means created before the window and not canceled before it (no status history is kept,
   so a subscription paused or past due at that moment counts too).
-- Trend: new and canceled subscriptions per week over the last 12 weeks, as rolling 7-day
-  buckets ending now (the last bucket ends at this moment).
+- Trend: new and canceled subscriptions per week over the last 12 weeks, weeks of seven
+  calendar days cut at the same midnights, the last one today and the six days before it
+  (reporting/trend.py).
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -28,7 +33,8 @@ from billing_admin.extensions import db
 from billing_admin.models import Subscription
 from billing_admin.plans.service import PlanSummary, plan_summaries
 from billing_admin.reporting.counts import ACTIVE_STATUSES
-from billing_admin.reporting.trend import DAY, WeekCounts, weekly_trend
+from billing_admin.reporting.trend import WeekCounts, weekly_trend
+from billing_admin.zones import DEFAULT_ZONE, days_back_start, zone
 
 WINDOW_DAYS = 30
 
@@ -71,9 +77,12 @@ def mrr_by_currency(summaries: list[PlanSummary] | None = None) -> dict[str, Dec
     return dict(sorted(totals.items()))
 
 
-def overview() -> Overview:
+def overview(where: tzinfo | None = None) -> Overview:
+    """The dashboard's figures now, the window and weeks cut at midnight in zone ``where``
+    (UTC unless given; the page passes the admin's)."""
+    where = zone(DEFAULT_ZONE) if where is None else where
     now = now_epoch()
-    window_start = now - WINDOW_DAYS * DAY
+    window_start = days_back_start(now, WINDOW_DAYS - 1, where)
     summaries = plan_summaries()
     mrr_per_currency = mrr_by_currency(summaries)
     total = sum(summary.subscriptions for summary in summaries)
@@ -101,7 +110,7 @@ def overview() -> Overview:
             )
             for summary in summaries
         ],
-        weeks=weekly_trend(now),
+        weeks=weekly_trend(now, where=where),
     )
 
 

@@ -2,6 +2,7 @@ from flask import Blueprint, redirect, render_template, url_for
 
 from billing_admin.dashboard import charts
 from billing_admin.dashboard.service import overview
+from billing_admin.formatting import display_zone
 from billing_admin.reporting.charts import trend_chart
 
 bp = Blueprint("dashboard", __name__)
@@ -14,7 +15,7 @@ def index():
 
 @bp.get("/admin/")
 def home():
-    figures = overview()
+    figures = overview(display_zone())
     return render_template(
         "dashboard/home.html",
         figures=figures,

@@ -37,6 +37,9 @@ class AdminAccount(db.Model):
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_enabled_at: Mapped[int | None] = mapped_column(sa.BigInteger)
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The IANA zone pages show times in for this admin ("Europe/Moscow", zones.py); None: the
+    # app's DISPLAY_TIMEZONE. Chosen on /account (issue 16).
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
 
     @property
     def is_disabled(self) -> bool:

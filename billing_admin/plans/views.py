@@ -7,7 +7,7 @@ from flask_login import current_user
 from billing_admin.audit.service import Actor
 from billing_admin.auth.redirects import safe_next
 from billing_admin.background import run_in_background
-from billing_admin.formatting import grouped
+from billing_admin.formatting import display_zone, grouped
 from billing_admin.forms import keeps_input
 from billing_admin.parsing import whole_number
 from billing_admin.plans import price_moves, service
@@ -79,7 +79,9 @@ def detail(plan_id: str):
     return render_template(
         "plans/detail.html",
         summary=service.plan_summary(plan_id),
-        trend_chart=trend_chart(weekly_trend(plan_id=plan_id), id="chart-plan-trend"),
+        trend_chart=trend_chart(
+            weekly_trend(plan_id=plan_id, where=display_zone()), id="chart-plan-trend"
+        ),
         prices=prices,
         move=move,
         move_stale=move is not None and price_moves.is_stale(move),
