@@ -25,7 +25,7 @@ def create_plan(page, plan_id: str, name: str, price: str) -> None:
     expect(page).to_have_url(re.compile(rf"/admin/plans/{plan_id}$"))
 
 
-def add_subscriber(server, plan_id: str) -> str:
+def add_subscriber(server, plan_id: str, email: str = EMAIL, created_at: int = 1) -> str:
     """One user with an active subscription, written as the platform would."""
     connection = sqlite3.connect(server.database_path)
     subscription_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -38,13 +38,13 @@ def add_subscriber(server, plan_id: str) -> str:
             connection.execute(
                 'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
                 "VALUES (?, ?, 'Journey Person', 'user', 1, ?)",
-                (user_id, EMAIL, uuid.uuid4().hex),
+                (user_id, email, uuid.uuid4().hex),
             )
             connection.execute(
                 "INSERT INTO billing_subscription (id, user_id, plan_id, price_id, status, "
                 "current_period_start, current_period_end, cancel_at_period_end, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, 'active', 1, 4102444800, 0, 1, 1)",
-                (subscription_id, user_id, plan_id, price_id),
+                "created_at, updated_at) VALUES (?, ?, ?, ?, 'active', 1, 4102444800, 0, ?, ?)",
+                (subscription_id, user_id, plan_id, price_id, created_at, created_at),
             )
     finally:
         connection.close()
