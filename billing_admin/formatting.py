@@ -163,16 +163,19 @@ def relative_time(epoch: int, now: int, language: str | None = None) -> str:
     months or years; hours and minutes under a day. Days are counted between calendar dates in
     the page's time zone (``display_zone``), so "in 12 days" agrees with the date shown beside
     it whatever the hour: 1 Dec 20:00 → 13 Dec 05:00 is "in 12 days", not 11."""
-    seconds = epoch - now
-    if abs(seconds) >= 86_400:
-        where = display_zone()
-        span = timedelta(days=(local_date(epoch, where) - local_date(now, where)).days)
-    else:
-        span = timedelta(seconds=seconds)
+    span = timedelta(seconds=epoch - now)
     days = abs(span.total_seconds()) / 86_400
     # Babel picks the largest unit whose value reaches the threshold; a threshold equal to the
     # number of days makes that unit "days" (weeks fall short of it, days meet it).
     threshold = days if 1 <= days < 60 else 0.85
+    if days >= 1:
+        where = display_zone()
+        dates_apart = (local_date(epoch, where) - local_date(now, where)).days
+        if dates_apart:
+            span = timedelta(days=dates_apart)
+            threshold = abs(dates_apart) if abs(dates_apart) < 60 else 0.85
+        else:  # both on one 25-hour day (daylight saving time ends): in hours
+            threshold = 24
     return format_timedelta(span, add_direction=True, threshold=threshold, locale=_in(language))
 
 

@@ -3,6 +3,7 @@ refused by the field when it is none), read by Flask-Babel's ``get_timezone()``,
 footer, and used for every date and time on the pages and for the dashboard's windows, which
 are cut at the admin's midnight (at a day boundary and across a daylight saving change)."""
 
+import re
 from datetime import UTC, datetime, time
 from itertools import pairwise
 
@@ -95,6 +96,12 @@ def test_a_name_that_is_no_zone_is_refused_by_the_field_and_kept(admin_client, n
     assert 'aria-invalid="true"' in html and 'href="#time_zone"' in html
     assert f'value="{nonsense}"' in html  # what was typed stays for correcting
     assert stored_zone() == "Asia/Tokyo"  # nothing changed
+
+
+def test_after_a_refused_zone_every_form_of_the_page_has_its_own_submission_token(admin_client):
+    html = choose(admin_client, "Moscow").get_data(as_text=True)
+    tokens = re.findall(r'name="submission_token"[^>]*value="([^"]+)"', html)
+    assert len(tokens) >= 2 and len(set(tokens)) == len(tokens)
 
 
 def test_a_viewer_chooses_their_own_zone_too(viewer_client):
@@ -205,6 +212,13 @@ def test_relative_days_are_counted_between_the_zones_calendar_dates(app_factory)
         assert relative_time(ends, now) == "in 12 days"  # 15 → 27 January
         assert relative_time(now, ends) == "12 days ago"
         assert relative_time(NOW + 2 * HOUR, NOW) == "in 2 hours"  # under a day: hours
+
+
+def test_relative_time_on_a_25_hour_day_stays_in_hours(app_factory):
+    app = app_factory(DISPLAY_TIMEZONE="Europe/Berlin")
+    start, end = berlin(2027, 10, 31, 0, 10), berlin(2027, 10, 31, 23, 50)  # 24 h 40 min
+    with app.test_request_context("/"):
+        assert relative_time(end, start) == "in 25 hours"
 
 
 # --- Dashboard windows, cut at the admin's midnight ------------------------------------------

@@ -47,7 +47,9 @@ def _render(password_form=None, time_zone_form=None, status: int = 200):
     return (
         render_template(
             "account/index.html",
-            password_form=password_form or ChangePasswordForm(),
+            # Forms not sent in this request are blank (formdata=None), each with a submission
+            # token of its own rather than the one posted with the other form.
+            password_form=password_form or ChangePasswordForm(formdata=None),
             time_zone_form=time_zone_form,
             zone_names=ZONE_NAMES,
             sessions=own_sessions,
