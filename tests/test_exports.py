@@ -1,5 +1,5 @@
 """Exports people open in Excel (issue 16): the subscriber CSV and .xlsx, written by
-billing_admin/exports/. This module's app runs in Europe/Moscow (BABEL_DEFAULT_TIMEZONE, the
+billing_admin/exports/. This module's app runs in Europe/Moscow (DISPLAY_TIMEZONE, the
 zone Flask-Babel gives a request), so every time proves the admin's zone and offset are used."""
 
 import contextvars
@@ -33,7 +33,7 @@ HEADER = [
 @pytest.fixture
 def empty_app(database_url):
     """The conftest's app, in Moscow."""
-    app = make_app(database_url, BABEL_DEFAULT_TIMEZONE="Europe/Moscow")
+    app = make_app(database_url, DISPLAY_TIMEZONE="Europe/Moscow")
     with app.app_context():
         yield app
         db.session.remove()
