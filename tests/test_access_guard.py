@@ -310,6 +310,8 @@ def test_viewers_read_every_page_and_the_api(app, viewer_client):
             "subscribers.export_xlsx",
             "all_subscribers.everyone_csv",  # streamed: read buffered, below
             "all_subscribers.everyone_xlsx",
+            "audit.export_csv",
+            "audit.export_xlsx",
             "api.get_plan",
             "api.plan_subscribers",
         ) or endpoint.startswith(("subscriptions.", "api_subscriptions.")):
@@ -341,6 +343,8 @@ def test_viewers_read_every_page_and_the_api(app, viewer_client):
         f"/api/v1/admin/billing/users/{uid}/subscription",
         "/api/v1/whoami",
         "/admin/audit",
+        "/admin/audit/export.csv?kind=plans&from=2026-01-01",
+        "/admin/audit/export.xlsx",
     ):
         assert viewer_client.get(url, buffered=True).status_code == 200, url
     assert viewer_client.get("/api/v1/whoami").get_json()["role"] == "user"

@@ -91,6 +91,8 @@ NOT_HTML = {
     "subscribers.export_xlsx": XLSX,
     "all_subscribers.everyone_csv": "text/csv",
     "all_subscribers.everyone_xlsx": XLSX,
+    "audit.export_csv": "text/csv",
+    "audit.export_xlsx": XLSX,
     "metrics.scrape": "text/plain",
 }
 # A request's id (error pages show it to quote): hex digits, not words.

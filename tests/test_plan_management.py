@@ -179,7 +179,7 @@ def test_a_save_over_a_newer_version_overwrites_nothing(admin_client):
 
     assert response.status_code == 409
     assert "This plan was changed by someone else since you opened it" in html
-    assert re.search(r"<th scope=\"row\">name</th><td>Mine</td><td>Theirs</td>", html)
+    assert re.search(r"<th scope=\"row\">Name</th><td>Mine</td><td>Theirs</td>", html)
     assert 'value="Mine"' in html  # the admin's input is kept
     assert fresh().name == "Theirs"
 
@@ -405,7 +405,7 @@ def test_the_plan_page_shows_everything_and_its_history(admin_client):
     html = text_of(admin_client.get("/admin/plans/pro"))
     for text in ("Профессиональный", "Advanced", "RUB\xa01,590.00 / month", "Requests: 20,000",
                  "GPT-4o", '"promo": true', "past due", "updated</strong> by admin@example.com",
-                 "1490.00", "MRR RUB\xa00.00"):  # fmt: skip
+                 "RUB\xa01,490.00", "MRR RUB\xa00.00"):  # fmt: skip
         assert text in html, text
 
 
