@@ -1,7 +1,8 @@
 """The audit log page reads well (issue 16): the plan form's labels instead of field keys,
 money and quotas as the other pages write them, plan ids linked to their plans, a date range
 in the admin's time zone, and CSV and .xlsx exports of the filtered entries. This module's app
-runs in Europe/Moscow (BABEL_DEFAULT_TIMEZONE), so the days are Moscow's, not UTC's."""
+runs in Europe/Moscow (DISPLAY_TIMEZONE, the zone Flask-Babel gives a request), so the days
+are Moscow's, not UTC's."""
 
 import csv
 import io
@@ -31,7 +32,7 @@ PLANS = "kind=plans&page_size=100"
 @pytest.fixture
 def empty_app(database_url):
     """The conftest's app, in Moscow."""
-    app = make_app(database_url, BABEL_DEFAULT_TIMEZONE="Europe/Moscow")
+    app = make_app(database_url, DISPLAY_TIMEZONE="Europe/Moscow")
     with app.app_context():
         yield app
         db.session.remove()

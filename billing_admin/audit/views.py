@@ -15,8 +15,9 @@ from billing_admin.audit.queries import (
     plan_currencies,
 )
 from billing_admin.audit.verification import latest_verification
-from billing_admin.exports.cells import Column, admin_zone, zone_name
+from billing_admin.exports.cells import Column, zone_name
 from billing_admin.exports.responses import export_response
+from billing_admin.formatting import display_zone
 from billing_admin.models import AuditLog
 from billing_admin.models.audit import PLAN_ACTIONS, SECURITY_ACTIONS, SUBSCRIPTION_ACTIONS
 from billing_admin.pagination import PAGE_SIZE_CHOICES, normalise_paging
@@ -43,7 +44,7 @@ EXPORT_COLUMNS = (
 @bp.get("")
 def index():
     filters = AuditFilters.from_args(request.args)
-    zone = admin_zone()
+    zone = display_zone()
     page, page_size = normalise_paging(request.args.get("page"), request.args.get("page_size"))
     entries = audit_page(filters, page, page_size, zone)
     return render_template(
@@ -78,7 +79,7 @@ def export_xlsx():
 
 def _export(file_format: str):
     filters = AuditFilters.from_args(request.args)
-    rows = (_export_row(entry) for entry in iter_audit(filters, admin_zone()))
+    rows = (_export_row(entry) for entry in iter_audit(filters, display_zone()))
     return export_response(file_format, "audit-log", EXPORT_COLUMNS, rows)
 
 

@@ -1,16 +1,12 @@
 """One exported value: text that cannot run as a formula, and times in the admin's time zone.
 
-The zone is always the one Flask-Babel gives this request (``flask_babel.get_timezone()``: the
-admin's own zone, else ``BABEL_DEFAULT_TIMEZONE``, UTC unless configured); never a fixed UTC.
+Callers pass the zone of the page (formatting.py ``display_zone()``: Flask-Babel's
+``get_timezone()``, the admin's own zone, else ``DISPLAY_TIMEZONE``); never a fixed UTC.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from flask import has_request_context
-from flask_babel import get_timezone
 
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"): = + - @, and the
 # full-width and small forms Excel folds into them (＝＋－＠, ﹦﹢﹣﹫).
@@ -47,21 +43,6 @@ def neutralise(text: str) -> str:
     return LIST_SEPARATOR.join(
         "'" + part if _runs(part) else part for part in text.split(LIST_SEPARATOR)
     )
-
-
-def admin_zone() -> tzinfo:
-    """The zone times are written in: Flask-Babel's zone for this request (a ``zoneinfo`` zone
-    of the same name, so local times follow PEP 495), UTC outside a request."""
-    if not has_request_context():
-        return UTC
-    zone = get_timezone()
-    name = getattr(zone, "zone", None) or getattr(zone, "key", None)
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return zone or UTC
 
 
 def zone_name(zone: tzinfo) -> str:

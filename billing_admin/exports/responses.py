@@ -7,9 +7,10 @@ from typing import Any
 from flask import Response, stream_with_context
 
 from billing_admin.clock import now_epoch
-from billing_admin.exports.cells import Column, admin_zone
+from billing_admin.exports.cells import Column
 from billing_admin.exports.csv_file import csv_chunks
 from billing_admin.exports.xlsx_file import xlsx_chunks
+from billing_admin.formatting import display_zone
 
 FORMATS = ("csv", "xlsx")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -22,7 +23,7 @@ def export_response(
     (``file_format`` one of FORMATS, else ValueError), today's date and every time in the
     admin's time zone. ``rows`` should be lazy (read in batches): it is consumed while the
     response is sent, inside the request's context."""
-    zone = admin_zone()
+    zone = display_zone()
     day = datetime.fromtimestamp(now_epoch(), zone).strftime("%Y-%m-%d")
     if file_format == "csv":
         body, mimetype = csv_chunks(columns, rows, zone), "text/csv"
