@@ -13,9 +13,11 @@ Each run sees only its own operations, so the other's roots do not take its step
 
 import collections
 
+import pytest
 import schemathesis
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
+from hypothesis.internal.conjecture import providers
 from schemathesis.generation.stateful.state_machine import normalize_name
 
 from billing_admin.extensions import db
@@ -50,6 +52,18 @@ STATES = (
     ("active", {"cancel_at_period_end": True}),
     ("past_due", {}),
 )
+
+
+@pytest.fixture(autouse=True)
+def draws_independent_of_the_projects_source(monkeypatch):
+    """Hypothesis also draws string and number constants it finds in the project's own modules
+    (and in whichever of them earlier tests imported), so any new literal anywhere in
+    billing_admin/ changed what these derandomized runs drew, and whether a bounded run reached
+    every link. Without those constants a run depends only on its seed and the app's answers."""
+    monkeypatch.setattr(providers, "_get_local_constants", providers.Constants)
+    providers.CONSTANTS_CACHE.cache.clear()
+    yield
+    providers.CONSTANTS_CACHE.cache.clear()
 
 
 def stateful_run(
