@@ -1,0 +1,155 @@
+"""Benchmark: the subscriber exports' memory at 50,000 and 500,000 rows (issue 16).
+
+Builds (once, then reuses) a database with 550,000 subscriptions: 500,000 on plan ``pro`` and
+50,000 on plan ``business``. Each case runs in a child process of its own (a fresh worker):
+it makes the app, signs in, downloads ``/admin/plans/<plan>/subscribers.<csv|xlsx>`` through the
+Flask test client (the body streamed and counted, then dropped, as a server sends it) and
+reports its peak resident memory (``ru_maxrss``), the download's size and time. A baseline
+child signs in and downloads the export of an empty plan: the peak of the app itself.
+
+On SQLite each case runs twice: with the app's page cache (billing_admin/sqlite.py: up to
+256 MiB a connection, which fills with the pages the export reads and so shows in RSS), and
+with SQLite's default cache (2 MiB), which isolates what the export itself holds.
+
+    .venv/bin/python bench/exports.py                      # SQLite, bench/.data/exports.sqlite3
+    .venv/bin/python bench/exports.py --engine postgresql  # database billing_bench_exports
+
+Loopback only, in process, one download per child.
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+from bench import databases  # noqa: E402
+
+PLANS = {"pro": 500_000, "business": 50_000}
+EMPTY_PLAN = "free"
+PASSWORD = "benchmark password"
+
+
+def database_url(engine: str, rebuild: bool) -> str:
+    return databases.database_url(
+        engine,
+        sqlite_file="exports.sqlite3",
+        pg_database="billing_bench_exports",
+        rebuild=rebuild,
+    )
+
+
+def build(url: str) -> None:
+    from flask_migrate import upgrade
+
+    from billing_admin.auth.service import create_or_promote_admin
+    from billing_admin.extensions import db
+    from billing_admin.models import Subscription
+    from billing_admin.plans.seeding import seed_plans
+    from billing_admin.subscribers.demo import seed_demo
+
+    app = databases.bench_app(url)
+    with app.app_context():
+        upgrade()
+        if db.session.scalar(sa.select(sa.func.count(Subscription.id))) == sum(PLANS.values()):
+            db.session.rollback()
+            return
+        print("building the data set (once)...", file=sys.stderr)
+        started = time.perf_counter()
+        db.session.rollback()
+        seed_plans(include_annual=True, include_promo=True)
+        for number, (plan_id, rows) in enumerate(PLANS.items()):
+            seed_demo(rows, random_seed=number + 1, plan_weights={plan_id: 1})
+        create_or_promote_admin("bench@example.com", PASSWORD, "Bench")
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
+        else:
+            db.session.execute(sa.text("ANALYZE"))
+            db.session.commit()
+        print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        db.engine.dispose()
+
+
+def child(url: str, plan_id: str, file_format: str, small_cache: bool) -> None:
+    """One download in this process; prints a JSON line of what it measured."""
+    if small_cache:
+        from billing_admin import sqlite
+
+        sqlite.CACHE_KIB = 2 * 1024  # SQLite's own default page cache
+    app = databases.bench_app(url)
+    client = app.test_client()
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    response = client.post(
+        "/login", data={"email": "bench@example.com", "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.status_code
+    started = time.perf_counter()
+    response = client.get(f"/admin/plans/{plan_id}/subscribers.{file_format}")
+    assert response.status_code == 200, response.status_code
+    size = sum(len(chunk) for chunk in response.iter_encoded())
+    response.close()
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"bytes": size, "seconds": seconds, "peak_mib": peak_kib / 1024}))
+
+
+def run_child(engine_url: str, plan_id: str, file_format: str, small_cache: bool) -> dict:
+    command = [sys.executable, __file__, "--child", plan_id, file_format, "--url", engine_url]
+    if small_cache:
+        command.append("--small-cache")
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("PLAN", "FORMAT"), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--small-cache", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--formats", default="csv,xlsx")
+    args = parser.parse_args()
+    os.environ.setdefault("SECRET_KEY", "benchmark")
+    if args.child:
+        child(args.url, *args.child, args.small_cache)
+        return
+    url = database_url(args.engine, args.rebuild)
+    build(url)
+    caches = (False, True) if args.engine == "sqlite" else (False,)
+    cases = [
+        (EMPTY_PLAN, 0),
+        *((plan, rows) for plan, rows in sorted(PLANS.items(), key=lambda p: p[1])),
+    ]
+    print(f"## {args.engine}: subscriber exports, one child process a download\n")
+    print("| format | SQLite cache | rows | size | time | peak RSS |")
+    print("|---|---|---:|---:|---:|---:|")
+    for file_format in args.formats.split(","):
+        for small_cache in caches:
+            cache = (
+                ("2 MiB" if small_cache else "app's 256 MiB") if args.engine == "sqlite" else "—"
+            )
+            for plan_id, rows in cases:
+                found = run_child(url, plan_id, file_format, small_cache)
+                print(
+                    f"| {file_format} | {cache} | {rows:,} | {found['bytes'] / 2**20:.1f} MiB "
+                    f"| {found['seconds']:.1f} s | {found['peak_mib']:.0f} MiB |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
