@@ -11,13 +11,18 @@
   cache keeps a million-row table's indexes in memory.
 """
 
+import contextlib
 import os
+from collections.abc import Iterator
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 
 BUSY_TIMEOUT_MS = 30_000
 CACHE_KIB = 256 * 1024  # SQLite's default page cache is 2 MiB: far too small for a million rows
+# A walk that reads each page once (an export) gains nothing from the big cache, which would
+# only fill with the table: measured in docs/benchmarks.md, "Exports (issue 16)".
+WALK_CACHE_KIB = 8 * 1024
 
 
 def _lower(value):
@@ -77,3 +82,19 @@ def configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection) -> None:
         immediate = connection.get_execution_options().get("sqlite_begin_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextlib.contextmanager
+def small_cache(connection: Connection, kib: int = WALK_CACHE_KIB) -> Iterator[None]:
+    """SQLite's page cache of ``connection`` at ``kib`` for the block, the usual one after (the
+    pages beyond it are freed when it shrinks). Nothing on other engines. For the connection a
+    request's session holds: no commit or rollback of its own."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    usual = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{kib}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(usual)}")

@@ -241,3 +241,24 @@ def test_each_subscriber_page_links_csv_and_xlsx_with_its_filters(admin_client):
     html = admin_client.get("/admin/subscribers?status=paused").get_data(as_text=True)
     assert 'href="/admin/subscribers.csv?status=paused"' in html
     assert 'href="/admin/subscribers.xlsx?status=paused"' in html
+
+
+def test_on_sqlite_the_walk_uses_a_small_page_cache_then_the_usual_one(app):
+    from billing_admin import sqlite
+    from billing_admin.subscribers.service import SubscriberFilter, iter_subscribers
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache")
+    add_plan("pro")
+    bulk_subscribers("pro", 3)
+
+    def cache_size() -> int:
+        return db.session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+
+    usual = cache_size()
+    assert usual == -sqlite.CACHE_KIB
+    rows = iter_subscribers(SubscriberFilter.parse("pro", None, None))
+    next(rows)
+    assert cache_size() == -sqlite.WALK_CACHE_KIB  # the rows it reads once do not fill it
+    assert len(list(rows)) == 2
+    assert cache_size() == usual

@@ -24,6 +24,7 @@ from billing_admin.models.audit import (
     SUBSCRIPTION_ACTIONS,
 )
 from billing_admin.pagination import Page
+from billing_admin.sqlite import small_cache
 
 # ?kind=: plan changes, admins' actions on subscriptions, or security events (sign-ins,
 # accounts, tokens, refusals).
@@ -161,7 +162,13 @@ def audit_page(filters: AuditFilters, page: int, page_size: int, zone: tzinfo) -
 def iter_audit(filters: AuditFilters, zone: tzinfo) -> Iterator[AuditLog]:
     """Every entry matching ``filters``, newest first (the page's order), read
     ``EXPORT_BATCH`` at a time by key ``(created_at, id)``: memory stays flat however long the
-    trail (the CSV and .xlsx exports). Each batch's rows are expunged once read."""
+    trail (the CSV and .xlsx exports), with a small SQLite page cache (sqlite.small_cache).
+    Each batch's rows are expunged once read."""
+    with small_cache(db.session.connection()):
+        yield from _walk_audit(filters, zone)
+
+
+def _walk_audit(filters: AuditFilters, zone: tzinfo) -> Iterator[AuditLog]:
     query = (
         _filtered(sa.select(AuditLog), filters, zone)
         .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())

@@ -40,6 +40,7 @@ from billing_admin.models import (
 )
 from billing_admin.pagination import Page, normalise_paging
 from billing_admin.plans.errors import PlanNotFound
+from billing_admin.sqlite import small_cache
 from billing_admin.subscribers.search import (
     UserSearch,
     exact_email_user,
@@ -368,7 +369,14 @@ def _page_rows(
 
 def iter_subscribers(filters: SubscriberFilter) -> Iterator[SubscriberRow]:
     """Every subscriber matching the filters, in the list's order, read in batches by key:
-    memory stays constant whatever the plan's size (used by the CSV export)."""
+    memory stays constant whatever the plan's size (used by the CSV and .xlsx exports). On
+    SQLite the walk's connection uses a small page cache (sqlite.small_cache), which the rows
+    it reads once would otherwise fill: docs/benchmarks.md, "Exports (issue 16)"."""
+    with small_cache(db.session.connection()):
+        yield from _walk_subscribers(filters)
+
+
+def _walk_subscribers(filters: SubscriberFilter) -> Iterator[SubscriberRow]:
     matches = _matches(filters)
     if matches is None:
         return
