@@ -139,3 +139,24 @@ def test_the_page_check_flags_an_unmarked_unlimited(app):
     page = '<html lang="ru"><body><p>Входящие токены: unlimited</p></body></html>'
     pages.add("a plan's quotas", Response(page, mimetype="text/html"))
     assert pages.problems(collect_data()), "an English word on a Russian page went unnoticed"
+
+
+def test_russian_calls_a_plan_a_tariff_everywhere():
+    """The Russian interface names a billing plan "тариф" (the plan list, headings, the
+    original's own pages); the subscription actions once said "план" beside "Тариф"."""
+    from babel.messages.pofile import read_po
+
+    from tests.test_i18n_catalogue import CATALOGUE
+
+    with open(CATALOGUE, "rb") as po:
+        catalogue = read_po(po)
+    mixed = [
+        message.string
+        for message in catalogue
+        if message.id
+        and any(
+            re.search(r"\bплан(а|е|у|ом|ы|ов)?\b", text, re.IGNORECASE)
+            for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+        )
+    ]
+    assert mixed == []

@@ -79,7 +79,7 @@ def test_the_page_in_russian(data, admin_client):
     html = admin_client.get(f"/admin/subscriptions/{sid}").get_data(as_text=True)
     assert '<html lang="ru">' in html
     assert "Профессиональный" in html and "через 12 дней" in html
-    assert "Пробный период до" in html and "Сменить план…" in html
+    assert "Пробный период до" in html and "Сменить тариф…" in html
     user = admin_client.get(f"/admin/users/{uid}").get_data(as_text=True)
     assert "Подписки" in user and "Открыть" in user
 
