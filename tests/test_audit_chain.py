@@ -273,10 +273,13 @@ def advisory_waiters() -> int:
 
 def parallel_writers(database_url: str, errors: list, written: list) -> list[threading.Thread]:
     """Threads that each append ENTRIES_EACH entries in their own app (their own connections),
-    stopping at their first error."""
+    stopping at their first error. The apps are made here, one after the other: making apps in
+    several threads at once compiles their URL rules at once, and CPython 3.11.7's parser is not
+    safe for that ("SystemError: AST constructor recursion depth mismatch")."""
+    workers = [make_app(database_url) for _ in range(WRITERS)]
 
     def write(number: int) -> None:
-        worker = make_app(database_url)
+        worker = workers[number]
         with worker.app_context():
             try:
                 for n in range(ENTRIES_EACH):

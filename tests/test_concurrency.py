@@ -214,7 +214,7 @@ def assert_one_won(editors: tuple[Editor, Editor]) -> None:
     html = loser.response.get_data(as_text=True)
     assert "This plan was changed by someone else since you opened it" in html
     # The loser sees the winner's value beside their own, and their own input is kept.
-    row = f'<th scope="row">name</th><td>{escape(loser.name)}</td><td>{escape(winner.name)}</td>'
+    row = f'<th scope="row">Name</th><td>{escape(loser.name)}</td><td>{escape(winner.name)}</td>'
     assert row in html
     assert f'value="{escape(loser.name)}"' in html
     assert re.search(r'name="version" type="hidden" value="2"', html)

@@ -71,7 +71,9 @@ def assert_one_price_won(editors: tuple[PriceEditor, PriceEditor]) -> None:
     winner, loser = sorted(editors, key=lambda e: e.response.status_code)
     html = loser.response.get_data(as_text=True)
     assert "This plan was changed by someone else since you opened it" in html
-    assert f"<td>{loser.price}</td><td>{winner.price}</td>" in html  # theirs beside mine
+    # Theirs beside mine, as the page writes amounts ("1,590.00").
+    mine, theirs = (f"{Decimal(editor.price):,.2f}" for editor in (loser, winner))
+    assert f'<th scope="row">Price</th><td>{mine}</td><td>{theirs}</td>' in html
     db.session.rollback()
     plan = db.session.get(Plan, "pro")
     assert (plan.price, plan.version) == (Decimal(winner.price), 2)
