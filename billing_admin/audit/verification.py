@@ -29,7 +29,6 @@ from billing_admin.models.audit_chain import (
     JSON_COLUMNS,
     hash_of_fields,
 )
-from billing_admin.sqlite import small_cache
 from billing_admin.transactions import start_write
 
 BATCH_SIZE = 5_000
@@ -142,15 +141,17 @@ def walk_chain(batch_size: int = BATCH_SIZE) -> ChainReport:
 @contextlib.contextmanager
 def _small_sqlite_cache(connection) -> Iterator[None]:
     """The walk reads each page once: SQLite's page cache (256 MiB a connection, sqlite.py)
-    would only hold the trail in memory. A small one for the walk (sqlite.small_cache), its
-    read transaction ended before the usual size comes back, so the pages are freed."""
+    would only hold the trail in memory. A small one for the walk, the usual one after."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    usual = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{WALK_CACHE_KIB}")
     try:
-        with small_cache(connection, WALK_CACHE_KIB):
-            try:
-                yield
-            finally:
-                connection.rollback()
+        yield
     finally:
+        connection.rollback()
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(usual)}")
         connection.rollback()
 
 
