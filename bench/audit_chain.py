@@ -227,7 +227,13 @@ def bench_save(engine: str, rebuild: bool, saves: int = SAVES) -> None:
 
 def run_verify(url: str) -> tuple[float, float, str]:
     """Wall seconds, peak RSS in MiB, and output of `flask audit verify` in its own process."""
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "benchmark", "FLASK_APP": "wsgi"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "benchmark",
+        "FLASK_APP": "wsgi",
+        "TRUSTED_HOSTS": "localhost",  # production mode requires it (issue 15)
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     started = time.perf_counter()
     process = subprocess.Popen(
