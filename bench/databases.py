@@ -3,6 +3,8 @@ local PostgreSQL (127.0.0.1:5432, trust auth), made on first use and made again 
 The data sets take minutes to build, so scripts keep them between runs."""
 
 import os
+import sys
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -64,3 +66,41 @@ def bench_app(url: str):
             "LOG_LEVEL": "WARNING",
         }
     )
+
+
+ADMIN_EMAIL = "bench@example.com"
+ADMIN_PASSWORD = "benchmark password"
+
+
+def build(app, seed, *, total: int) -> bool:
+    """Migrate ``app``'s database to the head; when it does not hold ``total`` subscriptions yet,
+    seed every plan (annual and promo too), call ``seed()`` (which adds the subscriptions, e.g.
+    with ``seed_demo``), make the benchmark's admin (ADMIN_EMAIL / ADMIN_PASSWORD) and gather the
+    planner's statistics. True when it built, False when the data set was already there."""
+    from flask_migrate import upgrade
+
+    from billing_admin.auth.service import create_or_promote_admin
+    from billing_admin.extensions import db
+    from billing_admin.models import Subscription
+    from billing_admin.plans.seeding import seed_plans
+
+    with app.app_context():
+        upgrade()
+        if db.session.scalar(sa.select(sa.func.count(Subscription.id))) == total:
+            db.session.rollback()
+            return False
+        print("building the data set (once)...", file=sys.stderr)
+        started = time.perf_counter()
+        db.session.rollback()
+        seed_plans(include_annual=True, include_promo=True)
+        seed()
+        create_or_promote_admin(ADMIN_EMAIL, ADMIN_PASSWORD, "Bench")
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
+        else:
+            db.session.execute(sa.text("ANALYZE"))
+            db.session.commit()
+        print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        db.session.remove()
+        return True

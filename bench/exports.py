@@ -33,13 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa  # noqa: E402
 
 from bench import databases  # noqa: E402
 
 PLANS = {"pro": 500_000, "business": 50_000}
 EMPTY_PLAN = "free"
-PASSWORD = "benchmark password"
+PASSWORD = databases.ADMIN_PASSWORD
 
 
 def database_url(engine: str, rebuild: bool) -> str:
@@ -52,34 +51,17 @@ def database_url(engine: str, rebuild: bool) -> str:
 
 
 def build(url: str) -> None:
-    from flask_migrate import upgrade
-
-    from billing_admin.auth.service import create_or_promote_admin
+    """The data set: PLANS' subscriptions, each plan seeded on its own."""
     from billing_admin.extensions import db
-    from billing_admin.models import Subscription
-    from billing_admin.plans.seeding import seed_plans
     from billing_admin.subscribers.demo import seed_demo
 
-    app = databases.bench_app(url)
-    with app.app_context():
-        upgrade()
-        if db.session.scalar(sa.select(sa.func.count(Subscription.id))) == sum(PLANS.values()):
-            db.session.rollback()
-            return
-        print("building the data set (once)...", file=sys.stderr)
-        started = time.perf_counter()
-        db.session.rollback()
-        seed_plans(include_annual=True, include_promo=True)
+    def seed():
         for number, (plan_id, rows) in enumerate(PLANS.items()):
             seed_demo(rows, random_seed=number + 1, plan_weights={plan_id: 1})
-        create_or_promote_admin("bench@example.com", PASSWORD, "Bench")
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
-        else:
-            db.session.execute(sa.text("ANALYZE"))
-            db.session.commit()
-        print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+    app = databases.bench_app(url)
+    databases.build(app, seed, total=sum(PLANS.values()))
+    with app.app_context():
         db.engine.dispose()
 
 

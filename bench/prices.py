@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench import databases  # noqa: E402
-from bench.subscribers import PASSWORD, signed_in_client, timings  # noqa: E402
+from bench.subscribers import signed_in_client, timings  # noqa: E402
 
 TOTAL = 1_000_000
 HOT_PLAN = "pro"
@@ -71,23 +71,10 @@ def set_price(plan_id: str, amount: Decimal) -> None:
 
 
 def build(app) -> None:
-    from flask_migrate import upgrade
-
-    from billing_admin.auth.service import create_or_promote_admin
-    from billing_admin.extensions import db
-    from billing_admin.models import Subscription
-    from billing_admin.plans.seeding import seed_plans
+    """The data set: 500,000 subscriptions on ``pro`` over three prices, 500,000 on the others."""
     from billing_admin.subscribers.demo import seed_demo
 
-    with app.app_context():
-        upgrade()
-        if db.session.scalar(sa.select(sa.func.count(Subscription.id))) == TOTAL:
-            db.session.rollback()
-            return
-        print("building the data set (once)...", file=sys.stderr)
-        started = time.perf_counter()
-        db.session.rollback()
-        seed_plans(include_annual=True, include_promo=True)
+    def seed():
         hot = {HOT_PLAN: 1}
         seed_demo(200_000, random_seed=1, plan_weights=hot, status_weights=MOVABLE)
         set_price(HOT_PLAN, Decimal("1590.00"))
@@ -97,14 +84,8 @@ def build(app) -> None:
         others = {"free": 8, "starter": 4, "business": 2, "unlimited": 1, "starter_annual": 1,
                   "pro_annual": 1, "business_annual": 0.05, "newyear_2025": 1}  # fmt: skip
         seed_demo(TOTAL - 500_000, random_seed=4, plan_weights=others)
-        create_or_promote_admin("bench@example.com", PASSWORD, "Bench")
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
-        else:
-            db.session.execute(sa.text("ANALYZE"))
-            db.session.commit()
-        print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+    databases.build(app, seed, total=TOTAL)
 
 
 def figures_queries(app):

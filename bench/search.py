@@ -1,9 +1,8 @@
 """Benchmark: search by email or name at a million subscriptions (issue 13).
 
-Builds (once, then reuses) a database like bench/subscribers.py's: 1,000,000 demo subscriptions,
-500,000 of them on ``pro`` (``flask seed-demo`` data: ``demoN@example.com``, names from short
-lists of first and last names). It is built at the revision before 0012 and then migrated, so
-the run also reports how long migration 0012 takes on a million users.
+Runs on bench/subscribers.py's data set (built once by either script, then reused): 1,000,000
+demo subscriptions, 500,000 of them on ``pro`` (``flask seed-demo`` data: ``demoN@example.com``,
+names from short lists of first and last names).
 
 Measured, through the app (Flask test client, in process, signed in), p50 and p95 of the HTML
 page for each query, within ``pro`` (``/admin/plans/pro/subscribers``) and across plans
@@ -21,12 +20,11 @@ Usage (from the project folder, with the project's .venv):
     .venv/bin/python bench/search.py --engine sqlite
     .venv/bin/python bench/search.py --engine postgresql   # needs the local PostgreSQL
 
-Bounded: a fixed number of repetitions per case. Data: bench/.data/search.sqlite3 or the
-PostgreSQL database billing_bench_search; --rebuild makes it again.
+Bounded: a fixed number of repetitions per case. Data: bench/.data/bench.sqlite3 or the
+PostgreSQL database billing_bench; --rebuild makes it again.
 """
 
 import argparse
-import importlib.util
 import os
 import statistics
 import sys
@@ -40,7 +38,14 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench import databases  # noqa: E402
-from bench.subscribers import HOT_PLAN, HOT_ROWS, PASSWORD, TOTAL, signed_in_client  # noqa: E402
+from bench.subscribers import (  # noqa: E402
+    HOT_PLAN,
+    HOT_ROWS,
+    TOTAL,
+    build,
+    database_url,
+    signed_in_client,
+)
 
 REPEAT = 20
 OLD_REPEAT = 3
@@ -52,68 +57,6 @@ QUERIES = (
     ("3-char fragment of a name", "ova"),
     ("no match", "zqxjw"),
 )
-
-
-def _revision_before_search() -> str:
-    [path] = ROOT.glob("migrations/versions/0012_*.py")
-    spec = importlib.util.spec_from_file_location("migration_0012", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.down_revision
-
-
-def database_url(engine: str, rebuild: bool) -> str:
-    return databases.database_url(
-        engine, sqlite_file="search.sqlite3", pg_database="billing_bench_search", rebuild=rebuild
-    )
-
-
-def build(app) -> float | None:
-    """The data set, made once at the revision before 0012, then migrated; the migration's
-    seconds (None when it had already run)."""
-    from flask_migrate import upgrade
-
-    from billing_admin.auth.service import create_or_promote_admin
-    from billing_admin.extensions import db
-    from billing_admin.models import Subscription
-    from billing_admin.plans.seeding import seed_plans
-    from billing_admin.subscribers.demo import seed_demo
-
-    with app.app_context():
-        with db.engine.connect() as connection:
-            tables = sa.inspect(connection).get_table_names()
-            current = (
-                connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-                if "alembic_version" in tables
-                else None
-            )
-        if current is None:
-            upgrade(revision=_revision_before_search())
-            print("building the data set (once)...", file=sys.stderr)
-            started = time.perf_counter()
-            seed_plans(include_annual=True, include_promo=True)
-            seed_demo(HOT_ROWS, random_seed=1, plan_weights={HOT_PLAN: 1})
-            others = {"free": 8, "starter": 4, "business": 2, "unlimited": 1, "starter_annual": 1,
-                      "pro_annual": 1, "business_annual": 0.05, "newyear_2025": 1}  # fmt: skip
-            seed_demo(TOTAL - HOT_ROWS, random_seed=2, plan_weights=others)
-            create_or_promote_admin("bench@example.com", PASSWORD, "Bench")
-            print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-            db.session.remove()
-        migrated = None
-        if current != "0012":
-            started = time.perf_counter()
-            upgrade()
-            migrated = time.perf_counter() - started
-            print(f"migration to 0012: {migrated:.0f} s", file=sys.stderr)
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    conn.exec_driver_sql("VACUUM ANALYZE")
-            else:
-                db.session.execute(sa.text("ANALYZE"))
-                db.session.commit()
-        assert db.session.scalar(sa.select(sa.func.count(Subscription.id))) == TOTAL
-        db.session.remove()
-        return migrated
 
 
 def timings(run, repeat: int, warm: int = 2) -> tuple[float, float]:
@@ -193,15 +136,13 @@ def main() -> None:
 
     url = database_url(args.engine, args.rebuild)
     app = databases.bench_app(url)
-    migrated = build(app)
+    build(app)
     client = signed_in_client(app)
     load = os.getloadavg()
     print(f"## {args.engine}: {TOTAL:,} subscriptions, {HOT_ROWS:,} on `{HOT_PLAN}`; "
           f"{args.repeat} runs a case (old way: {args.old_repeat}, no warm-up); load average "
           "at start "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min, 2 cores)\n")  # fmt: skip
-    if migrated is not None:
-        print(f"Migration 0012 on this data: {migrated:.0f} s.\n")
     print("| query | where | status | total shown | new p50 | new p95 | old p50 | old p95 | "
           "old p95 ÷ new p95 |")  # fmt: skip
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")

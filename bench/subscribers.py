@@ -41,7 +41,7 @@ HOT_PLAN = "pro"
 HOT_ROWS = 500_000
 SMALL_PLAN = "business_annual"
 REPEAT = 40
-PASSWORD = "benchmark password"
+PASSWORD = databases.ADMIN_PASSWORD
 
 
 def database_url(engine: str, rebuild: bool) -> str:
@@ -51,35 +51,16 @@ def database_url(engine: str, rebuild: bool) -> str:
 
 
 def build(app) -> None:
-    from flask_migrate import upgrade
-
-    from billing_admin.auth.service import create_or_promote_admin
-    from billing_admin.extensions import db
-    from billing_admin.models import Subscription
-    from billing_admin.plans.seeding import seed_plans
+    """The data set: 500,000 subscriptions on ``pro``, 500,000 over the other plans."""
     from billing_admin.subscribers.demo import seed_demo
 
-    with app.app_context():
-        upgrade()
-        if db.session.scalar(sa.select(sa.func.count(Subscription.id))) == TOTAL:
-            db.session.rollback()
-            return
-        print("building the data set (once)...", file=sys.stderr)
-        started = time.perf_counter()
-        db.session.rollback()
-        seed_plans(include_annual=True, include_promo=True)
+    def seed():
         seed_demo(HOT_ROWS, random_seed=1, plan_weights={HOT_PLAN: 1})
         others = {"free": 8, "starter": 4, "business": 2, "unlimited": 1, "starter_annual": 1,
                   "pro_annual": 1, SMALL_PLAN: 0.05, "newyear_2025": 1}  # fmt: skip
         seed_demo(TOTAL - HOT_ROWS, random_seed=2, plan_weights=others)
-        create_or_promote_admin("bench@example.com", PASSWORD, "Bench")
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
-        else:
-            db.session.execute(sa.text("ANALYZE"))
-            db.session.commit()
-        print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+    databases.build(app, seed, total=TOTAL)
 
 
 def timings(run, repeat: int = REPEAT) -> tuple[float, float]:
@@ -100,7 +81,7 @@ def signed_in_client(app):
     html = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
     response = client.post(
-        "/login", data={"email": "bench@example.com", "password": PASSWORD, "csrf_token": token}
+        "/login", data={"email": databases.ADMIN_EMAIL, "password": PASSWORD, "csrf_token": token}
     )
     assert response.status_code == 302, response.status_code
     return client
