@@ -43,6 +43,8 @@ class Page(Generic[T]):
     page_size: int
     # ``total`` is a cap, not a count: there are more (a broad search, subscribers/service.py).
     capped: bool = False
+    # Not counted at all (a very broad search): ``total`` only bounds the page links.
+    uncounted: bool = False
 
     @property
     def total_pages(self) -> int:
@@ -72,7 +74,7 @@ class Page(Generic[T]):
 
     @property
     def has_next(self) -> bool:
-        if self.capped:  # more than counted: a full page may have a next one
+        if self.capped or self.uncounted:  # a full page may have a next one
             return len(self.items) == self.page_size
         return self.page < self.total_pages
 

@@ -219,14 +219,16 @@ def add_plan(plan_id: str = "pro", **fields) -> Plan:
 
 
 class QueryCounter:
-    """Counts the SQL statements an engine runs while it is active."""
+    """Counts the SQL statements an engine runs while it is active (``statements``: their text)."""
 
     def __init__(self, engine):
         self.engine = engine
         self.count = 0
+        self.statements: list[str] = []
 
-    def _count(self, *args, **kwargs):
+    def _count(self, connection, cursor, statement, *args, **kwargs):
         self.count += 1
+        self.statements.append(statement)
 
     def __enter__(self):
         sa.event.listen(self.engine, "before_cursor_execute", self._count)

@@ -1,6 +1,6 @@
 """/admin/subscribers (issue 13): every plan's subscribers with search, plan and status filters,
 sorting both ways, page links that keep everything, the CSV of the same rows, the "more than"
-total, the navigation's search box on every page, defined answers to nonsense, and viewers."""
+and "not counted" totals, the navigation's search box on every page, defined answers to nonsense, and viewers."""
 
 import csv
 import io
@@ -9,6 +9,8 @@ from html import unescape
 
 import pytest
 
+from billing_admin.extensions import db
+from billing_admin.models import Subscription
 from tests.helpers import add_plan
 from tests.subscriber_data import T0, add_subscriber
 from tests.test_subscriber_pages import Parsed, query_of
@@ -151,15 +153,44 @@ def test_the_plan_table_sorts_too_and_its_csv_follows(admin_client, people):
     ]
 
 
-def test_a_broad_search_says_more_than_the_cap(admin_client, people, app):
+def test_a_broad_search_is_not_counted_and_says_so(admin_client, people, app):
+    """More people match than the cap and the plans hold more subscriptions than it: the
+    matches are not counted (issue 13: counting would cost more than the target), the page
+    says so without claiming a total, and every page is still reachable."""
     app.config["SEARCH_COUNT_CAP"] = 2
     page = page_of(admin_client, q="example", page_size=1)
-    assert "Showing 1–1 of more than 2" in page.html
-    assert "More than 2 subscribers match" in page.html
+    assert "Showing 1–1 (not counted)" in page.html
+    assert "More than 2 people match this search" in page.html
+    assert "of more than" not in page.html  # no claim about the number of subscriptions
     assert "Last page" not in page.html and "Next page" in page.html
-    third = page_of(admin_client, q="example", page_size=1, page=3)  # past the counted rows
+    third = page_of(admin_client, q="example", page_size=1, page=3)  # past the cap
     assert emails(third) == ["joann@example.com"]
-    assert "more than" not in page_of(admin_client, q="elkin").html
+    past = page_of(admin_client, q="example", page_size=1, page=4)
+    assert emails(past) == [] and "No matches on page 4" in past.html
+    assert "Next page" not in past.html
+    # A plan holding no more subscriptions than the cap: its matches are counted exactly.
+    pro = page_of(admin_client, q="example", plan="pro")
+    assert "Showing 1–2 of 2" in pro.html and "not counted" not in pro.html
+    assert "not counted" not in page_of(admin_client, q="elkin").html
+
+
+def test_more_subscriptions_than_the_cap_of_few_people_say_more_than(admin_client, people, app):
+    """Few people match but their subscriptions pass the cap: counted up to it, "more than"."""
+    db.session.add(
+        Subscription(
+            user_id=people["joann"].user_id,
+            plan_id="free",
+            status="active",
+            current_period_start=T0,
+            current_period_end=T0 + 30 * 86_400,
+            created_at=T0 + 4,
+        )
+    )
+    db.session.commit()
+    app.config["SEARCH_COUNT_CAP"] = 1
+    page = page_of(admin_client, q="joann@example.com")
+    assert "Showing 1–2 of more than 1" in page.html
+    assert "More than 1 subscribers match" in page.html
 
 
 def test_the_search_box_is_in_the_navigation_of_every_page(admin_client, people):

@@ -10,14 +10,14 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from billing_admin.extensions import db
-from billing_admin.models.user_search import SQLITE_TABLES, include_name
+from billing_admin.models.user_search import SEARCH_TABLES, include_name
 
 TABLES = set(db.metadata.tables)
 
 
 def table_names() -> set[str]:
     """The metadata's tables (not the search index's own, models/user_search.py)."""
-    return set(sa.inspect(db.engine).get_table_names()) - {"alembic_version", *SQLITE_TABLES}
+    return set(sa.inspect(db.engine).get_table_names()) - {"alembic_version", *SEARCH_TABLES}
 
 
 def test_upgrade_from_empty_creates_every_table(empty_app):
@@ -594,4 +594,49 @@ def test_0015_up_and_down_with_chosen_time_zones(empty_app):
     with db.engine.connect() as connection:
         zones = connection.exec_driver_sql("SELECT time_zone FROM admin_account").scalars().all()
     assert zones == [None, None]
+    assert table_names() == TABLES
+
+
+def test_0017_moves_postgresqls_search_to_its_own_table_with_users_present(empty_app):
+    """PostgreSQL's search rows (issue 13): up fills ``billing_user_search`` from the users
+    already there (normalised: case, ё/е) and drops 0012's indexes on "user"; its trigger
+    follows later writes; down restores 0012's indexes; up again works. SQLite: unchanged."""
+    from billing_admin.subscribers.search import UserSearch, exact_email_user, matching_users
+
+    upgrade(revision="0015")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
+            "VALUES ('a', 'Elkin@Example.ru', 'Ёлкин Пётр', 'user', 1, 't1'), "
+            "('b', 'ann@example.com', 'Ann', 'user', 1, 't2')"
+        )
+    upgrade(revision="0017")
+
+    def finds(text: str) -> set[str]:
+        search = UserSearch.parse(text)
+        exact = exact_email_user(search)
+        found = {exact} if exact else set(db.session.scalars(matching_users(search)))
+        db.session.rollback()
+        return found
+
+    assert finds("елкин") == {"a"} and finds("elkin@example.ru") == {"a"}
+    assert finds("example") == {"a", "b"} and finds("an") == {"b"}
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE \"user\" SET name = 'Жёлудев' WHERE id = 'b'")
+        connection.exec_driver_sql("DELETE FROM \"user\" WHERE id = 'a'")
+    assert finds("желуд") == {"b"} and finds("елкин") == set()
+    postgresql = db.engine.dialect.name == "postgresql"
+
+    def indexes_on_user() -> set[str]:
+        return {index["name"] for index in sa.inspect(db.engine).get_indexes("user")}
+
+    old_indexes = {"ux_user_email_normalised", "ix_user_name_normalised"}
+    assert not indexes_on_user() & old_indexes
+    db.session.remove()
+    downgrade(revision="0015")
+    if postgresql:
+        assert "billing_user_search" not in sa.inspect(db.engine).get_table_names()
+        assert old_indexes | {"ix_user_email_trgm", "ix_user_name_trgm"} <= indexes_on_user()
+    upgrade()
+    assert finds("желуд") == {"b"} and finds("ann@example.com") == {"b"}
     assert table_names() == TABLES

@@ -8,6 +8,9 @@ lower-cased, ``ё`` read as ``е``; ``%``, ``_``, ``\\`` and quotes are ordinary
 - Otherwise a query of 3 characters or more finds every user whose email or name contains it
   (PostgreSQL: ``pg_trgm`` GIN indexes serving ``LIKE '%q%'``; SQLite: the FTS5 ``trigram``
   table, then the exact substring checked on the normalised text).
+
+Both engines search ``billing_user_search``, a row of normalised text per user kept by
+triggers, never the user table itself (models/user_search.py).
 - A query of 1 or 2 characters finds every user whose email or name *starts* with it (a range
   on the b-tree indexes of the normalised email and name; trigrams need 3 characters).
 
@@ -26,15 +29,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from billing_admin.extensions import db
-from billing_admin.models import Subscription, User
-from billing_admin.models.user_search import (
-    FOLD_FROM,
-    FOLD_TO,
-    FTS_TABLE,
-    TRIGRAM_INDEXES,
-    USERS_TABLE,
-    normalise,
-)
+from billing_admin.models import Subscription
+from billing_admin.models.user_search import FTS_TABLE, TRIGRAM_INDEXES, USERS_TABLE, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +39,10 @@ MIN_FRAGMENT = 3  # trigrams: shorter queries are prefixes
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 _search_metadata = sa.MetaData()
-SEARCH_ROWS = sa.Table(  # SQLite only: one row per user, normalised (models/user_search.py)
+SEARCH_ROWS = sa.Table(  # one row per user, normalised (models/user_search.py)
     USERS_TABLE,
     _search_metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("id", sa.Integer),  # SQLite only: the full-text index's rowid
     sa.Column("user_id", sa.String(36)),
     sa.Column("email", sa.Text),
     sa.Column("name", sa.Text),
@@ -82,15 +78,6 @@ def _postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _folded(column):
-    """PostgreSQL: the normalised column, the very expression the indexes hold."""
-    return sa.func.translate(
-        column,
-        sa.literal_column("'" + FOLD_FROM.replace("'", "''") + "'"),
-        sa.literal_column("'" + FOLD_TO.replace("'", "''") + "'"),
-    )
-
-
 def _like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -113,7 +100,6 @@ def _in_range(column, prefix: str):
 def _email_and_name():
     if _postgresql():
         _warn_once_without_trigrams()
-        return _folded(User.email), _folded(User.name), User.id
     return SEARCH_ROWS.c.email, SEARCH_ROWS.c.name, SEARCH_ROWS.c.user_id
 
 
@@ -123,19 +109,16 @@ def exact_email_user(search: UserSearch) -> str | None:
     if not search.may_be_email:
         return None
     email, _, user_id = _email_and_name()
-    if _postgresql():
-        email = email.collate("C")
     return db.session.scalar(sa.select(user_id).where(email == search.normalised))
 
 
 def matching_users(search: UserSearch) -> sa.Select:
     """``SELECT user_id`` of every user the query finds (not an exact email), from the
-    indexes; unordered. Add a LIMIT to bound it."""
+    indexes; unordered. Add a LIMIT to bound it: on SQLite the rows stream from the full-text
+    index (joined, not ``IN (...)``, which would collect every match first)."""
     email, name, user_id = _email_and_name()
     query = search.normalised
     if search.is_prefix:
-        if _postgresql():
-            email, name = email.collate("C"), name.collate("C")
         return sa.union(
             sa.select(user_id).where(_in_range(email, query)),
             sa.select(user_id).where(_in_range(name, query)),
@@ -146,20 +129,23 @@ def matching_users(search: UserSearch) -> sa.Select:
             sa.or_(email.like(pattern, escape="\\"), name.like(pattern, escape="\\"))
         )
     phrase = '"' + query.replace('"', '""') + '"'  # FTS5: one phrase, every character literal
-    in_index = sa.select(_FTS.c.rowid).where(sa.literal_column(FTS_TABLE).op("MATCH")(phrase))
-    return sa.select(user_id).where(
-        SEARCH_ROWS.c.id.in_(in_index),
-        sa.or_(sa.func.instr(email, query) > 0, sa.func.instr(name, query) > 0),
+    return (
+        sa.select(user_id)
+        .select_from(_FTS.join(SEARCH_ROWS, SEARCH_ROWS.c.id == _FTS.c.rowid))
+        .where(
+            sa.literal_column(FTS_TABLE).op("MATCH")(phrase),
+            sa.or_(sa.func.instr(email, query) > 0, sa.func.instr(name, query) > 0),
+        )
     )
 
 
 def users_condition(user_ids: list[str]):
     """``billing_subscription.user_id`` is one of ``user_ids``, as ONE bound parameter (a JSON
-    array on SQLite, an array on PostgreSQL) whatever their number."""
+    array on SQLite, an array on PostgreSQL) whatever their number. A set, not ``= ANY(array)``,
+    which PostgreSQL tests by reading the array through for each row."""
     if _postgresql():
-        return Subscription.user_id == sa.any_(
-            sa.bindparam("user_ids", user_ids, type_=postgresql.ARRAY(sa.String))
-        )
+        ids = sa.bindparam("user_ids", user_ids, type_=postgresql.ARRAY(sa.String))
+        return Subscription.user_id.in_(sa.select(sa.func.unnest(ids)))
     values = sa.func.json_each(json.dumps(user_ids)).table_valued("value")
     return Subscription.user_id.in_(sa.select(values.c.value))
 
@@ -172,29 +158,21 @@ def row_condition(search: UserSearch, exact_user: str | None) -> tuple[list, sa.
     email, name, _ = _email_and_name()
     query = search.normalised
     if search.is_prefix:
-        starts = sa.func.starts_with if _postgresql() else None
-        if starts is not None:
-            condition = sa.or_(starts(email, query), starts(name, query))
-        else:
-            size = len(query)
-            condition = sa.or_(
-                sa.func.substr(email, 1, size) == query, sa.func.substr(name, 1, size) == query
-            )
-    elif _postgresql():
-        pattern = _like_pattern(query)
-        condition = sa.or_(email.like(pattern, escape="\\"), name.like(pattern, escape="\\"))
+        size = len(query)
+        condition = sa.or_(
+            sa.func.substr(email, 1, size) == query, sa.func.substr(name, 1, size) == query
+        )
     else:
-        condition = sa.or_(sa.func.instr(email, query) > 0, sa.func.instr(name, query) > 0)
-    joined = User.__table__ if _postgresql() else SEARCH_ROWS
-    return [condition], joined
+        contains = sa.func.strpos if _postgresql() else sa.func.instr
+        condition = sa.or_(contains(email, query) > 0, contains(name, query) > 0)
+    return [condition], SEARCH_ROWS
 
 
-def join_on_user(query: sa.Select, table: sa.Table | None, user_joined: bool = False) -> sa.Select:
-    """``query`` joined with what ``row_condition`` needs (not twice: ``user_joined``)."""
-    if table is None or (user_joined and table is User.__table__):
+def join_on_user(query: sa.Select, table: sa.Table | None) -> sa.Select:
+    """``query`` joined with what ``row_condition`` needs."""
+    if table is None:
         return query
-    key = table.c.id if table is User.__table__ else table.c.user_id
-    return query.join(table, key == Subscription.user_id)
+    return query.join(table, table.c.user_id == Subscription.user_id)
 
 
 def _warn_once_without_trigrams() -> None:

@@ -15,12 +15,16 @@ with 500,000 subscribers:
   keys mean every subscription has its user, so items and total agree.
 - With a search (subscribers/search.py), the matching users come from the search indexes,
   at most ``SEARCH_COUNT_CAP`` + 1 of them. If that many or fewer match, the page and the total
-  are taken from their subscriptions (``user_id IN (...)``); if more match (a broad query such
-  as "a"), the subscriptions are walked in the order shown and each one's user is tested, which
-  finds a page quickly because matches are dense, and the total is counted from the matching
-  users to their subscriptions. Either way the total is counted with
-  ``LIMIT SEARCH_COUNT_CAP + 1``: exact up to the cap, else "more than 10,000"
-  (``Page.capped``), and pages are then found from the first row onwards.
+  are taken from their subscriptions (``user_id IN (...)``), counted with
+  ``LIMIT SEARCH_COUNT_CAP + 1``: exact up to the cap, else "more than 10,000" (``Page.capped``).
+- If more users match (a broad query such as "a"), the subscriptions are walked in the order
+  shown and each one's user is tested, which finds a page quickly because matches are dense.
+  Counting them would not be quick: proving "more than 10,000" means finding 10,001 matches,
+  tens of thousands of look-ups when a plan or status filters them (40–200 ms at a million
+  subscriptions, docs/benchmarks.md, issue 13). So the matches are counted only when the plan
+  and status hold no more than the cap (their count is kept by triggers: a bounded walk);
+  otherwise the total is not counted (``Page.uncounted``: the page says that more than 10,000
+  people match, and why there is no total). Pages are then found from the first row onwards.
 """
 
 from collections.abc import Iterator
@@ -188,9 +192,8 @@ class _Matches:
 
     conditions: list[Any]
     joined: Any = None
-    # A broad search (more users match than the count cap): the matching users' query, which
-    # the count starts from (see _count_matches).
-    users: sa.Select | None = None
+    # A broad search: more users match than the count cap.
+    broad: bool = False
 
 
 def _matches(filters: SubscriberFilter) -> _Matches | None:
@@ -208,7 +211,7 @@ def _matches(filters: SubscriberFilter) -> _Matches | None:
     if len(users) <= cap:
         return _Matches([users_condition(list(users))])
     conditions, joined = row_condition(search, None)
-    return _Matches(conditions, joined, users=matching_users(search))
+    return _Matches(conditions, joined, broad=True)
 
 
 def subscribers_page(
@@ -225,7 +228,9 @@ def subscribers_page(
     first unless ``sort`` ("subscribed", "period_end") and ``direction`` ("desc", "asc") say
     otherwise. Paging values, sort and direction are normalised (never an error); an unknown
     plan raises PlanNotFound and an unknown status UnknownStatus. ``Page.capped``: a search
-    matched more than ``count_cap()`` rows, and ``total`` is that cap."""
+    matched more than ``count_cap()`` rows, and ``total`` is that cap. ``Page.uncounted``: more
+    than ``count_cap()`` users match and the plan and status hold more subscriptions than the
+    cap, so the matches were not counted (``total`` is the cap, a bound for page links only)."""
     page, page_size = normalise_paging(page, page_size)
     filters = SubscriberFilter.parse(plan_id, status, search, sort, direction)
     if plan_id is not None and db.session.get(Plan, plan_id) is None:
@@ -237,6 +242,9 @@ def subscribers_page(
         matches = _matches(filters)
         if matches is None:
             return Page(items=[], total=0, page=page, page_size=page_size)
+        if matches.broad and _counted_total(filters) > count_cap():
+            items = _page_rows(filters, matches, offset, page_size, None)
+            return Page(items, count_cap(), page, page_size, uncounted=True)
         total, capped = _count_matches(filters, matches)
     if capped:
         items = _page_rows(filters, matches, offset, page_size, None)
@@ -311,23 +319,9 @@ def _count_matches(filters: SubscriberFilter, matches: _Matches) -> tuple[int, b
 
 
 def _count_query(filters: SubscriberFilter, matches: _Matches, cap: int) -> sa.Select:
-    """``SELECT 1`` for each matching row, at most cap + 1 of them.
-
-    A broad search counts from the matching users (the search index, in its order) to their
-    subscriptions by ``user_id``, stopping at cap + 1: walking the subscriptions instead and
-    testing each one's user visits every subscription of the users who do not match, 4 to 40
-    times the work at a million subscriptions (docs/benchmarks.md, issue 13)."""
-    if matches.users is not None:
-        users = matches.users.subquery()
-        rows = (
-            sa.select(sa.literal(1))
-            .select_from(users)
-            .join(Subscription, Subscription.user_id == users.c[0])
-        )
-    else:
-        rows = join_on_user(sa.select(sa.literal(1)).select_from(Subscription), matches.joined)
-        rows = rows.where(*matches.conditions)
-    return rows.where(*filters.where()).limit(cap + 1)
+    """``SELECT 1`` for each matching row, at most cap + 1 of them."""
+    rows = join_on_user(sa.select(sa.literal(1)).select_from(Subscription), matches.joined)
+    return rows.where(*filters.where(), *matches.conditions).limit(cap + 1)
 
 
 def _keys(filters: SubscriberFilter, matches: _Matches):
@@ -343,9 +337,7 @@ def _page_rows(
     """The page at ``offset``; ``total`` None (unknown beyond the cap): found from the first
     row onwards."""
     base = join_on_user(
-        sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id),
-        matches.joined,
-        user_joined=True,
+        sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id), matches.joined
     ).where(*filters.where(), *matches.conditions)
     after_page = None if total is None else total - offset - size  # rows after this page
     if after_page is None or offset <= after_page:
@@ -382,9 +374,7 @@ def _walk_subscribers(filters: SubscriberFilter) -> Iterator[SubscriberRow]:
         return
     query = (
         join_on_user(
-            sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id),
-            matches.joined,
-            user_joined=True,
+            sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id), matches.joined
         )
         .where(*filters.where(), *matches.conditions)
         .order_by(*filters.order())
