@@ -85,7 +85,10 @@ def build(app, seed, *, total: int) -> bool:
     from billing_admin.plans.seeding import seed_plans
 
     with app.app_context():
+        started = time.perf_counter()
         upgrade()
+        if time.perf_counter() - started > 1:  # a migration ran on the data set
+            print(f"migrated in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         if db.session.scalar(sa.select(sa.func.count(Subscription.id))) == total:
             db.session.rollback()
             return False

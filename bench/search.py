@@ -158,7 +158,12 @@ def main() -> None:
                 response = client.get(path)
                 assert response.status_code == 200, (path, response.status_code)
                 html = response.get_data(as_text=True)
-                shown = "more than 10,000" if "of more than" in html else _total(html)
+                if "(not counted)" in html:
+                    shown = "not counted (> 10,000 people)"
+                elif "of more than" in html:
+                    shown = "more than 10,000"
+                else:
+                    shown = _total(html)
                 new = timings(lambda path=path: client.get(path), args.repeat)
                 where = f"`{plan_id}`" if plan_id else "all plans"
                 if args.old_everywhere or (plan_id and not status):
