@@ -15,10 +15,17 @@ of them (billing_admin/metrics/views.py). Here:
   progress) stop counting; its counters stay, as Prometheus expects of a counter;
 - ``on_exit`` removes the folder if it was made here.
 
+Garbage collection: ``post_worker_init`` freezes (``gc.freeze()``) the objects a worker holds
+once it has loaded the app (routes, templates, SQLAlchemy's mappers: ~150,000 objects that live
+as long as the worker), so the collector's full collections walk only what requests made. A
+full collection had walked them all, pausing a request by 0.1 s every few dozen requests
+(docs/benchmarks.md, "Search ... (issue 13)").
+
 The access log (``--access-logfile -``) names each request's id (the ``X-Request-ID`` the app
 returns) and the worker's pid, so a line can be matched with the app's own log lines.
 """
 
+import gc
 import glob
 import os
 import shutil
@@ -40,6 +47,10 @@ def on_starting(server):
     os.makedirs(path, mode=0o700, exist_ok=True)
     for name in glob.glob(os.path.join(path, "*.db")):
         os.remove(name)
+
+
+def post_worker_init(worker):
+    gc.freeze()
 
 
 def child_exit(server, worker):

@@ -52,12 +52,15 @@ def database_url(engine: str, *, sqlite_file: str, pg_database: str, rebuild: bo
 
 
 def bench_app(url: str):
-    """The app over ``url`` as production runs it (host checks on, logs at WARNING), with the
+    """The app over ``url`` as production runs it (host checks on, logs at WARNING, its objects
+    frozen out of the garbage collector's sight as gunicorn.conf.py does), with the
     second factor off for the benchmark's own sign-in (bench/subscribers.py signed_in_client)."""
     os.environ.setdefault("SECRET_KEY", "benchmark")
+    import gc
+
     from billing_admin import create_app
 
-    return create_app(
+    app = create_app(
         {
             "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
             "REQUIRE_SECOND_FACTOR": False,
@@ -66,6 +69,8 @@ def bench_app(url: str):
             "LOG_LEVEL": "WARNING",
         }
     )
+    gc.freeze()  # as gunicorn.conf.py's post_worker_init does in each worker
+    return app
 
 
 ADMIN_EMAIL = "bench@example.com"

@@ -20,13 +20,11 @@ Two ways to apply a search to subscriptions, chosen by the caller from how many 
 row for row: tests/test_search.py checks both against a brute-force oracle.
 """
 
-import json
 import logging
 import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from billing_admin.extensions import db
 from billing_admin.models import Subscription
@@ -137,17 +135,6 @@ def matching_users(search: UserSearch) -> sa.Select:
             sa.or_(sa.func.instr(email, query) > 0, sa.func.instr(name, query) > 0),
         )
     )
-
-
-def users_condition(user_ids: list[str]):
-    """``billing_subscription.user_id`` is one of ``user_ids``, as ONE bound parameter (a JSON
-    array on SQLite, an array on PostgreSQL) whatever their number. A set, not ``= ANY(array)``,
-    which PostgreSQL tests by reading the array through for each row."""
-    if _postgresql():
-        ids = sa.bindparam("user_ids", user_ids, type_=postgresql.ARRAY(sa.String))
-        return Subscription.user_id.in_(sa.select(sa.func.unnest(ids)))
-    values = sa.func.json_each(json.dumps(user_ids)).table_valued("value")
-    return Subscription.user_id.in_(sa.select(values.c.value))
 
 
 def row_condition(search: UserSearch, exact_user: str | None) -> tuple[list, sa.Table | None]:

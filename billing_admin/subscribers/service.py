@@ -14,8 +14,8 @@ with 500,000 subscribers:
   asked otherwise, the id breaking ties, so no row is on two pages and none is missed. Foreign
   keys mean every subscription has its user, so items and total agree.
 - With a search (subscribers/search.py), the matching users come from the search indexes,
-  at most ``SEARCH_COUNT_CAP`` + 1 of them. If that many or fewer match, the page and the total
-  are taken from their subscriptions (``user_id IN (...)``), counted with
+  at most ``SEARCH_COUNT_CAP`` + 1 of them, counted. If that many or fewer match, the page and
+  the total are taken from their subscriptions (``user_id IN (<the search>)``), counted with
   ``LIMIT SEARCH_COUNT_CAP + 1``: exact up to the cap, else "more than 10,000" (``Page.capped``).
 - If more users match (a broad query such as "a"), the subscriptions are walked in the order
   shown and each one's user is tested, which finds a page quickly because matches are dense.
@@ -51,7 +51,6 @@ from billing_admin.subscribers.search import (
     join_on_user,
     matching_users,
     row_condition,
-    users_condition,
 )
 
 SEARCH_COUNT_CAP = 10_000  # default of the config key of the same name
@@ -205,11 +204,16 @@ def _matches(filters: SubscriberFilter) -> _Matches | None:
     if exact is not None:
         return _Matches([Subscription.user_id == exact])
     cap = count_cap()
-    users = db.session.scalars(matching_users(search).limit(cap + 1)).all()
-    if not users:
+    users = matching_users(search)
+    # Counted in the database: fetching up to 10,001 ids into Python made the worker's garbage
+    # collector walk its whole heap every few requests (0.1 s pauses, docs/benchmarks.md).
+    found = db.session.scalar(
+        sa.select(sa.func.count()).select_from(users.limit(cap + 1).subquery())
+    )
+    if not found:
         return None
-    if len(users) <= cap:
-        return _Matches([users_condition(list(users))])
+    if found <= cap:
+        return _Matches([Subscription.user_id.in_(users)])
     conditions, joined = row_condition(search, None)
     return _Matches(conditions, joined, broad=True)
 
@@ -237,20 +241,59 @@ def subscribers_page(
         raise PlanNotFound(plan_id)
     offset = (page - 1) * page_size
     if filters.search is None:
-        matches, total, capped = _Matches([]), _counted_total(filters), False
-    else:
-        matches = _matches(filters)
-        if matches is None:
-            return Page(items=[], total=0, page=page, page_size=page_size)
-        if matches.broad and _counted_total(filters) > count_cap():
-            items = _page_rows(filters, matches, offset, page_size, None)
-            return Page(items, count_cap(), page, page_size, uncounted=True)
-        total, capped = _count_matches(filters, matches)
-    if capped:
+        total = _counted_total(filters)
+        items = (
+            _page_rows(filters, _Matches([]), offset, page_size, total) if offset < total else []
+        )
+        return Page(items=items, total=total, page=page, page_size=page_size)
+    matches = _matches(filters)
+    if matches is None:
+        return Page(items=[], total=0, page=page, page_size=page_size)
+    cap = count_cap()
+    if matches.broad and _counted_total(filters) > cap:
         items = _page_rows(filters, matches, offset, page_size, None)
-    else:
-        items = _page_rows(filters, matches, offset, page_size, total) if offset < total else []
-    return Page(items=items, total=total, page=page, page_size=page_size, capped=capped)
+        return Page(items, cap, page, page_size, uncounted=True)
+    keys = _matching_ids(filters, matches, cap)
+    if keys is None:  # more than the cap: "more than 10,000", pages found from the first row
+        items = _page_rows(filters, matches, offset, page_size, None)
+        return Page(items, cap, page, page_size, capped=True)
+    items = _rows_in_order(filters, keys[offset : offset + page_size])
+    return Page(items=items, total=len(keys), page=page, page_size=page_size)
+
+
+def _matching_ids(filters: SubscriberFilter, matches: _Matches, cap: int) -> list[str] | None:
+    """Every matching subscription's id in the list's order, or None when more than ``cap``
+    match. One statement that finds each match once: the total is its length and any page a
+    slice of it (counting, then finding the page's anchor, then reading the page each found
+    the matches again: 20 ms each on PostgreSQL for 4,000 matching users, docs/benchmarks.md).
+    The LIMIT is inside, without an order, so the database collects the matches the cheapest
+    way (from the matching users) and sorts only those; the database sorts, so ties break as
+    on every other page."""
+    found = (
+        join_on_user(
+            sa.select(filters.sort_column.label("sort"), Subscription.id.label("id")),
+            matches.joined,
+        )
+        .where(*filters.where(), *matches.conditions)
+        .limit(cap + 1)
+        .subquery()
+    )
+    ascending = filters.direction == "asc"
+    order = [c.asc() if ascending else c.desc() for c in (found.c.sort, found.c.id)]
+    ids = db.session.scalars(sa.select(found.c.id).order_by(*order)).all()
+    return None if len(ids) > cap else list(ids)
+
+
+def _rows_in_order(filters: SubscriberFilter, ids: list[str]) -> list[SubscriberRow]:
+    if not ids:
+        return []
+    query = (
+        sa.select(*ROW_COLUMNS)
+        .join(User, User.id == Subscription.user_id)
+        .where(Subscription.id.in_(ids))
+        .order_by(*filters.order())
+    )
+    return _rows(query)
 
 
 @dataclass(frozen=True)
@@ -310,20 +353,6 @@ def _counted_total(filters: SubscriberFilter) -> int:
     return int(db.session.scalar(query) or 0)
 
 
-def _count_matches(filters: SubscriberFilter, matches: _Matches) -> tuple[int, bool]:
-    """(total, capped): matching rows counted up to the cap, never past it."""
-    cap = count_cap()
-    rows = _count_query(filters, matches, cap)
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(rows.subquery())) or 0
-    return (cap, True) if count > cap else (count, False)
-
-
-def _count_query(filters: SubscriberFilter, matches: _Matches, cap: int) -> sa.Select:
-    """``SELECT 1`` for each matching row, at most cap + 1 of them."""
-    rows = join_on_user(sa.select(sa.literal(1)).select_from(Subscription), matches.joined)
-    return rows.where(*filters.where(), *matches.conditions).limit(cap + 1)
-
-
 def _keys(filters: SubscriberFilter, matches: _Matches):
     query = sa.select(filters.sort_column, Subscription.id).where(
         *filters.where(), *matches.conditions
@@ -334,8 +363,10 @@ def _keys(filters: SubscriberFilter, matches: _Matches):
 def _page_rows(
     filters: SubscriberFilter, matches: _Matches, offset: int, size: int, total: int | None
 ) -> list[SubscriberRow]:
-    """The page at ``offset``; ``total`` None (unknown beyond the cap): found from the first
-    row onwards."""
+    """The page at ``offset`` (none past ``total``); ``total`` None (unknown beyond the cap):
+    found from the first row onwards."""
+    if total is not None and offset >= total:
+        return []
     base = join_on_user(
         sa.select(*ROW_COLUMNS).join(User, User.id == Subscription.user_id), matches.joined
     ).where(*filters.where(), *matches.conditions)
