@@ -396,3 +396,10 @@ def test_search_uses_the_search_table_indexes_on_postgresql(plans):
     ).scalars()
     assert "ux_billing_user_search_email" in " ".join(email)
     db.session.rollback()
+
+
+def test_a_search_past_its_last_page_still_knows_its_total(spread):
+    page = subscribers_page("pro", search="example", status="active", page=99, page_size=3)
+    assert (page.items, page.total, page.capped, page.uncounted) == ([], 6, False, False)
+    none_here = subscribers_page("pro", search="example", status="paused")  # users, no rows
+    assert (none_here.items, none_here.total) == ([], 0)

@@ -253,23 +253,25 @@ def subscribers_page(
     if matches.broad and _counted_total(filters) > cap:
         items = _page_rows(filters, matches, offset, page_size, None)
         return Page(items, cap, page, page_size, uncounted=True)
-    keys = _matching_ids(filters, matches, cap)
-    if keys is None:  # more than the cap: "more than 10,000", pages found from the first row
+    found = _matching_page(filters, matches, cap, offset, page_size)
+    if found is None:  # more than the cap: "more than 10,000", pages found from the first row
         items = _page_rows(filters, matches, offset, page_size, None)
         return Page(items, cap, page, page_size, capped=True)
-    items = _rows_in_order(filters, keys[offset : offset + page_size])
-    return Page(items=items, total=len(keys), page=page, page_size=page_size)
+    ids, total = found
+    return Page(_rows_in_order(filters, ids), total, page, page_size)
 
 
-def _matching_ids(filters: SubscriberFilter, matches: _Matches, cap: int) -> list[str] | None:
-    """Every matching subscription's id in the list's order, or None when more than ``cap``
-    match. One statement that finds each match once: the total is its length and any page a
-    slice of it (counting, then finding the page's anchor, then reading the page each found
-    the matches again: 20 ms each on PostgreSQL for 4,000 matching users, docs/benchmarks.md).
-    The LIMIT is inside, without an order, so the database collects the matches the cheapest
-    way (from the matching users) and sorts only those; the database sorts, so ties break as
-    on every other page."""
-    found = (
+def _matching_page(
+    filters: SubscriberFilter, matches: _Matches, cap: int, offset: int, size: int
+) -> tuple[list[str], int] | None:
+    """(the ids of the page's matching subscriptions in the list's order, the number of
+    matches), or None when more than ``cap`` match. One statement finds each match once,
+    numbers them and returns the page's: counting, then finding the page's anchor, then
+    reading the page had each found the matches again (20 ms each on PostgreSQL for 4,000
+    matching users, docs/benchmarks.md). The LIMIT is inside, without an order, so the
+    database collects the matches the cheapest way (from the matching users) and sorts only
+    those; the database sorts, so ties break as on every other page."""
+    matching = (
         join_on_user(
             sa.select(filters.sort_column.label("sort"), Subscription.id.label("id")),
             matches.joined,
@@ -279,9 +281,15 @@ def _matching_ids(filters: SubscriberFilter, matches: _Matches, cap: int) -> lis
         .subquery()
     )
     ascending = filters.direction == "asc"
-    order = [c.asc() if ascending else c.desc() for c in (found.c.sort, found.c.id)]
-    ids = db.session.scalars(sa.select(found.c.id).order_by(*order)).all()
-    return None if len(ids) > cap else list(ids)
+    order = [c.asc() if ascending else c.desc() for c in (matching.c.sort, matching.c.id)]
+    rows = db.session.execute(
+        sa.select(matching.c.id, sa.func.count().over()).order_by(*order).offset(offset).limit(size)
+    ).all()
+    if rows:
+        total = rows[0][1]
+    else:  # past the last page (or no match): the number alone
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(matching)) or 0
+    return None if total > cap else ([row[0] for row in rows], total)
 
 
 def _rows_in_order(filters: SubscriberFilter, ids: list[str]) -> list[SubscriberRow]:
