@@ -18,6 +18,8 @@ shared by a third of a million users took 0.3–0.9 s (docs/benchmarks.md, issue
   says so and search scans);
 - 0012's four expression indexes on ``"user"`` are dropped.
 
+Writes to ``"user"`` wait while the table is filled (about 20 s for a million users,
+docs/benchmarks.md); reads wait only for the last moment, when 0012's indexes are dropped.
 SQLite already works this way (0012): nothing changes there. Downgrade restores 0012's indexes
 and drops the table, its trigger and function. A frozen copy of billing_admin/models/
 user_search.py's PostgreSQL DDL as of this revision.
@@ -82,13 +84,6 @@ def upgrade() -> None:
     connection = op.get_bind()
     if connection.dialect.name != "postgresql":
         return
-    for index in (
-        "ix_user_name_trgm",
-        "ix_user_email_trgm",
-        "ix_user_name_normalised",
-        "ux_user_email_normalised",
-    ):
-        op.execute(f"DROP INDEX IF EXISTS {index}")
     op.execute(
         f"""
         CREATE TABLE {TABLE} (
@@ -98,9 +93,6 @@ def upgrade() -> None:
         )
         """
     )
-    op.execute(f'INSERT INTO {TABLE} (user_id, email, name) SELECT u.id, {_row("u")} FROM "user" u')
-    op.execute(f"CREATE UNIQUE INDEX ux_{TABLE}_email ON {TABLE} (email)")
-    op.execute(f"CREATE INDEX ix_{TABLE}_name ON {TABLE} (name)")
     op.execute(
         f"""
         CREATE FUNCTION {SYNC}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -124,12 +116,24 @@ def upgrade() -> None:
         ON "user" FOR EACH ROW EXECUTE FUNCTION {SYNC}()
         """
     )
+    # The trigger first: from here to the commit, writes to "user" wait (its lock), so the fill
+    # misses none; reads go on until the old indexes are dropped, at the very end.
+    op.execute(f'INSERT INTO {TABLE} (user_id, email, name) SELECT u.id, {_row("u")} FROM "user" u')
+    op.execute(f"CREATE UNIQUE INDEX ux_{TABLE}_email ON {TABLE} (email)")
+    op.execute(f"CREATE INDEX ix_{TABLE}_name ON {TABLE} (name)")
     schema = _trigram_schema(connection)
     if schema is not None:
         ops = f'"{schema}".gin_trgm_ops'
         op.execute(f"CREATE INDEX ix_{TABLE}_email_trgm ON {TABLE} USING gin (email {ops})")
         op.execute(f"CREATE INDEX ix_{TABLE}_name_trgm ON {TABLE} USING gin (name {ops})")
     op.execute(f"ANALYZE {TABLE}")
+    for index in (
+        "ix_user_name_trgm",
+        "ix_user_email_trgm",
+        "ix_user_name_normalised",
+        "ux_user_email_normalised",
+    ):
+        op.execute(f"DROP INDEX IF EXISTS {index}")
 
 
 def downgrade() -> None:
