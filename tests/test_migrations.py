@@ -640,3 +640,55 @@ def test_0017_moves_postgresqls_search_to_its_own_table_with_users_present(empty
     upgrade()
     assert finds("желуд") == {"b"} and finds("ann@example.com") == {"b"}
     assert table_names() == TABLES
+
+
+def test_0018_folds_accented_capitals_of_users_present_and_of_later_writes(empty_app, capfd):
+    """Accented Latin capitals and Ґ (issue 13): up folds the stored rows of the users already
+    there and the rows of later writes; down restores 0012's rule; up again works; an upgrade
+    that would make two emails equal is refused with them named, and changes nothing."""
+    from billing_admin.subscribers.search import UserSearch, exact_email_user, matching_users
+
+    def finds(text: str) -> set[str]:
+        search = UserSearch.parse(text)
+        exact = exact_email_user(search)
+        found = {exact} if exact else set(db.session.scalars(matching_users(search)))
+        db.session.rollback()
+        return found
+
+    def write(sql: str) -> None:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(sql)
+
+    upgrade(revision="0017")
+    write(
+        'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
+        "VALUES ('a', 'ÉLISE@École.fr', 'Łukasz Ґудзь', 'user', 1, 't1'), "
+        "('b', 'plain@example.com', 'Ann', 'user', 1, 't2')"
+    )
+    assert finds("łukasz") == set() and finds("élise@école.fr") == set()  # 0012's rule
+    upgrade(revision="0018")
+    assert finds("łukasz") == {"a"} and finds("ґудзь") == {"a"}
+    assert finds("élise@école.fr") == {"a"} and finds("ann") == {"b"}
+    write("UPDATE \"user\" SET name = 'ŻANETA' WHERE id = 'b'")
+    write(
+        'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
+        "VALUES ('c', 'ÖZIL@x.de', 'Mesut', 'user', 1, 't3')"
+    )
+    assert finds("żaneta") == {"b"} and finds("özil@x.de") == {"c"}
+    db.session.remove()
+    downgrade(revision="0017")
+    assert finds("łukasz") == set() and finds("ann") == set() and finds("mesut") == {"c"}
+    write(
+        'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
+        "VALUES ('d', 'élise@école.fr', 'Other', 'user', 1, 't4')"
+    )  # distinct from ÉLISE@École.fr under 0012's rule, equal under 0018's
+    db.session.remove()
+    capfd.readouterr()
+    with pytest.raises(SystemExit):  # Flask-Migrate logs the error, then exits
+        upgrade(revision="0018")
+    assert "these would not: élise@école.fr" in capfd.readouterr().err
+    db.session.remove()
+    write("DELETE FROM \"user\" WHERE id = 'd'")
+    upgrade()
+    assert finds("łukasz") == {"a"} and finds("żaneta") == {"b"}
+    assert table_names() == TABLES

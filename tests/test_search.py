@@ -76,9 +76,9 @@ def add_person(email: str, name: str, plan_id: str = "pro", **fields) -> str:
 
 # --- The oracle -------------------------------------------------------------------------------
 
-LETTERS = "aAbBeEzZ" + "аАеЕёЁжЖлЛкК" + "%_\\'\" .-"
+LETTERS = "aAbBeEzZ" + "éÉłŁÿŸ" + "аАеЕёЁжЖлЛкКґҐ" + "%_\\'\" .-"
 NAMES = st.text(alphabet=LETTERS, max_size=8)
-LOCAL = st.text(alphabet="aAbBeEёЁжЖ%_\\'.-", min_size=1, max_size=5)
+LOCAL = st.text(alphabet="aAbBeEéÉёЁжЖ%_\\'.-", min_size=1, max_size=5)
 DOMAINS = st.sampled_from(["x.ru", "Ёж.рф", "EX.com", "a_b.org"])
 QUERIES = st.one_of(
     st.text(alphabet=LETTERS + "@", min_size=1, max_size=5),
@@ -173,6 +173,23 @@ def search_index_rows() -> int:
 )
 def test_case_and_yo_do_not_matter_and_wildcards_are_characters(plans, query, finds):
     user = add_person("Elkin@Example.ru", "Ёлкин Пётр")
+    assert found(query)[0] == ({user} if finds else set())
+
+
+@pytest.mark.parametrize(
+    ("query", "finds"),
+    [
+        ("élise", True),  # accented capitals are Latin too (migration 0018)
+        ("ÉLISE", True),
+        ("łukasz", True),
+        ("ґудзь", True),
+        ("ÉLISE@ÉCOLE.FR", True),  # an exact email
+        ("elise", False),  # accents still count
+        ("lukasz", False),
+    ],
+)
+def test_accented_latin_and_ukrainian_capitals_are_case_insensitive(plans, query, finds):
+    user = add_person("Élise@École.fr", "Łukasz Ґудзь")
     assert found(query)[0] == ({user} if finds else set())
 
 

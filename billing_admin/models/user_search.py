@@ -1,7 +1,8 @@
 """The indexes that find a user by email or name (issue 13), kept by the database itself.
 
-Search matches *normalised* text: Latin A–Z and Cyrillic А–Я (with Ѐ–Џ) lower-cased, and ``ё``
-/ ``Ё`` read as ``е``; every other character stays as it is (``%``, ``_``, ``\\``, quotes are
+Search matches *normalised* text: Latin A–Z, the accented Latin capitals of Latin-1 and Latin
+Extended-A (É, Ü, Ł, ...), Cyrillic А–Я (with Ѐ–Џ) and Ґ lower-cased, and ``ё`` / ``Ё`` read
+as ``е``; every other character stays as it is (``%``, ``_``, ``\\``, quotes are
 ordinary characters). ``normalise`` is the rule in Python; ``postgresql_normalised`` and
 ``sqlite_normalising_select`` are the same rule in SQL, written with ``translate`` / ``replace``
 only, so the database computes it identically whoever writes the row (this app, the platform,
@@ -57,9 +58,21 @@ _LOWER = (
     + "".join(chr(c) for c in range(0x0430, 0x0450))
     + "".join(chr(c) for c in range(0x0450, 0x0460))
 )
+# Since migration 0018: the accented capitals of Latin-1 and Latin Extended-A whose lower case
+# is one letter (É → é, Ł → ł, Ÿ → ÿ; not İ, whose lower case is two code points), and
+# Ukrainian Ґ. Accents themselves still count: "élise" does not find "Elise".
+_ACCENTED_UPPER = (
+    "".join(c for c in map(chr, range(0xC0, 0x180)) if c.lower() != c and len(c.lower()) == 1) + "Ґ"
+)
+_ACCENTED_LOWER = "".join(c.lower() for c in _ACCENTED_UPPER)
 # Ё → е and ё → е (not ё): "елкин" finds "Ёлкин".
-FOLD_FROM = _UPPER + "ё"
-FOLD_TO = _LOWER.replace("ё", "е") + "е"
+FOLD_FROM = _UPPER + "ё" + _ACCENTED_UPPER
+FOLD_TO = _LOWER.replace("ё", "е") + "е" + _ACCENTED_LOWER
+_PAIRS = list(zip(FOLD_FROM, FOLD_TO, strict=True))
+# SQLite folds with nested replace(), and its parser's stack holds about 75 of them (5 levels of
+# 15, below): the first stage is 0012's rule; the accented capitals follow in stages of their
+# own, each applied by a second statement to the rows that hold one of its letters.
+SQLITE_STAGES = (_PAIRS[:75], _PAIRS[75:122], _PAIRS[122:])
 _TABLE = str.maketrans(FOLD_FROM, FOLD_TO)
 
 USERS_TABLE = "billing_user_search"
@@ -93,12 +106,14 @@ def _replaced(sql: str, pairs) -> str:
     return sql
 
 
-def sqlite_normalising_select(source: str, kept: dict[str, str], folded: dict[str, str]) -> str:
-    """``SELECT`` the ``kept`` expressions as they are and the ``folded`` ones normalised, each
-    as its key, ``FROM source`` (empty: no FROM). SQLite has no ``translate`` and its ``lower``
-    folds ASCII only unless an app replaces it, so it is nested ``replace``, 25 deep a level
-    (its parser stack overflows at ~35, less inside a statement)."""
-    pairs = list(zip(FOLD_FROM, FOLD_TO, strict=True))
+def sqlite_normalising_select(
+    source: str, kept: dict[str, str], folded: dict[str, str], pairs=SQLITE_STAGES[0]
+) -> str:
+    """``SELECT`` the ``kept`` expressions as they are and the ``folded`` ones with ``pairs``
+    (a stage of SQLITE_STAGES) replaced, each as its key, ``FROM source`` (empty: no FROM).
+    SQLite has no ``translate`` and its ``lower`` folds ASCII only unless an app replaces it,
+    so it is nested ``replace``, 15 deep a level (its parser stack overflows at ~35, less
+    inside a statement)."""
     chunks = [pairs[i : i + 15] for i in range(0, len(pairs), 15)]
     sql = ""
     for level, chunk in enumerate(chunks):
@@ -122,6 +137,42 @@ _NEW_USER_NORMALISED = sqlite_normalising_select(
     "", {"user_id": "NEW.id"}, {"email": "NEW.email", "name": "NEW.name"}
 )
 
+
+def _holds_any(pairs) -> str:
+    letters = "".join(upper for upper, _ in pairs)
+    return f"(email GLOB '*[{letters}]*' OR name GLOB '*[{letters}]*')"
+
+
+def sqlite_later_stages(user_id: str | None) -> tuple[str, ...]:
+    """The statements that apply SQLITE_STAGES after the first to the search rows holding one
+    of a stage's letters: of the user ``user_id`` (an SQL expression: in a trigger, where
+    ``UPDATE ... FROM`` is not allowed) or, None, of every user."""
+    statements = []
+    for pairs in SQLITE_STAGES[1:]:
+        if user_id is None:
+            rows = sqlite_normalising_select(
+                f"{USERS_TABLE} WHERE {_holds_any(pairs)}",
+                {"user_id": "user_id"},
+                _EMAIL_AND_NAME,
+                pairs,
+            )
+            statements.append(
+                f"UPDATE {USERS_TABLE} SET email = n.email, name = n.name FROM ({rows}) AS n "
+                f"WHERE n.user_id = {USERS_TABLE}.user_id"
+            )
+        else:
+            row = sqlite_normalising_select(
+                f"{USERS_TABLE} WHERE user_id = {user_id}", {}, _EMAIL_AND_NAME, pairs
+            )
+            statements.append(
+                f"UPDATE {USERS_TABLE} SET (email, name) = ({row}) "
+                f"WHERE user_id = {user_id} AND {_holds_any(pairs)}"
+            )
+    return tuple(statements)
+
+
+_NEW_USER_LATER = "".join(f"{statement};\n" for statement in sqlite_later_stages("NEW.id"))
+
 SQLITE_DDL = (
     f"""
     CREATE TABLE {USERS_TABLE} (
@@ -136,6 +187,7 @@ SQLITE_DDL = (
     INSERT INTO {USERS_TABLE} (user_id, email, name)
     {sqlite_normalising_select('"user"', {"user_id": "id"}, _EMAIL_AND_NAME)}
     """,
+    *sqlite_later_stages(None),
     f"CREATE UNIQUE INDEX ux_{USERS_TABLE}_email ON {USERS_TABLE} (email)",
     f"CREATE INDEX ix_{USERS_TABLE}_name ON {USERS_TABLE} (name)",
     f"""
@@ -171,6 +223,7 @@ SQLITE_DDL = (
     BEGIN
         INSERT INTO {USERS_TABLE} (user_id, email, name)
         {_NEW_USER_NORMALISED};
+        {_NEW_USER_LATER}
     END
     """,
     f"""
@@ -180,6 +233,7 @@ SQLITE_DDL = (
             {_NEW_USER_NORMALISED}
         )
         WHERE user_id = OLD.id;
+        {_NEW_USER_LATER}
     END
     """,
     f"""
