@@ -597,12 +597,26 @@ def test_0015_up_and_down_with_chosen_time_zones(empty_app):
     assert table_names() == TABLES
 
 
+def finds(text: str) -> set[str]:
+    """The ids of the users a search for ``text`` finds (an exact email, or every match)."""
+    from billing_admin.subscribers.search import UserSearch, exact_email_user, matching_users
+
+    search = UserSearch.parse(text)
+    exact = exact_email_user(search)
+    found = {exact} if exact else set(db.session.scalars(matching_users(search)))
+    db.session.rollback()
+    return found
+
+
+def write(sql: str) -> None:
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(sql)
+
+
 def test_0017_moves_postgresqls_search_to_its_own_table_with_users_present(empty_app):
     """PostgreSQL's search rows (issue 13): up fills ``billing_user_search`` from the users
     already there (normalised: case, ё/е) and drops 0012's indexes on "user"; its trigger
     follows later writes; down restores 0012's indexes; up again works. SQLite: unchanged."""
-    from billing_admin.subscribers.search import UserSearch, exact_email_user, matching_users
-
     upgrade(revision="0015")
     with db.engine.begin() as connection:
         connection.exec_driver_sql(
@@ -611,13 +625,6 @@ def test_0017_moves_postgresqls_search_to_its_own_table_with_users_present(empty
             "('b', 'ann@example.com', 'Ann', 'user', 1, 't2')"
         )
     upgrade(revision="0017")
-
-    def finds(text: str) -> set[str]:
-        search = UserSearch.parse(text)
-        exact = exact_email_user(search)
-        found = {exact} if exact else set(db.session.scalars(matching_users(search)))
-        db.session.rollback()
-        return found
 
     assert finds("елкин") == {"a"} and finds("elkin@example.ru") == {"a"}
     assert finds("example") == {"a", "b"} and finds("an") == {"b"}
@@ -646,19 +653,6 @@ def test_0018_folds_accented_capitals_of_users_present_and_of_later_writes(empty
     """Accented Latin capitals and Ґ (issue 13): up folds the stored rows of the users already
     there and the rows of later writes; down restores 0012's rule; up again works; an upgrade
     that would make two emails equal is refused with them named, and changes nothing."""
-    from billing_admin.subscribers.search import UserSearch, exact_email_user, matching_users
-
-    def finds(text: str) -> set[str]:
-        search = UserSearch.parse(text)
-        exact = exact_email_user(search)
-        found = {exact} if exact else set(db.session.scalars(matching_users(search)))
-        db.session.rollback()
-        return found
-
-    def write(sql: str) -> None:
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql(sql)
-
     upgrade(revision="0017")
     write(
         'INSERT INTO "user" (id, email, name, role, created_at, session_token) '
