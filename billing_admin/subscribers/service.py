@@ -193,6 +193,8 @@ class _Matches:
     joined: Any = None
     # A broad search: more users match than the count cap.
     broad: bool = False
+    # Few users match: the search's ``SELECT user_id`` (``conditions`` test membership in it).
+    users: sa.Select | None = None
 
 
 def _matches(filters: SubscriberFilter) -> _Matches | None:
@@ -213,7 +215,7 @@ def _matches(filters: SubscriberFilter) -> _Matches | None:
     if not found:
         return None
     if found <= cap:
-        return _Matches([Subscription.user_id.in_(users)])
+        return _Matches([Subscription.user_id.in_(users)], users=users)
     conditions, joined = row_condition(search, None)
     return _Matches(conditions, joined, broad=True)
 
@@ -257,51 +259,65 @@ def subscribers_page(
     if found is None:  # more than the cap: "more than 10,000", pages found from the first row
         items = _page_rows(filters, matches, offset, page_size, None)
         return Page(items, cap, page, page_size, capped=True)
-    ids, total = found
-    return Page(_rows_in_order(filters, ids), total, page, page_size)
+    items, total = found
+    return Page(items, total, page, page_size)
 
 
 def _matching_page(
     filters: SubscriberFilter, matches: _Matches, cap: int, offset: int, size: int
-) -> tuple[list[str], int] | None:
-    """(the ids of the page's matching subscriptions in the list's order, the number of
-    matches), or None when more than ``cap`` match. One statement finds each match once,
-    numbers them and returns the page's: counting, then finding the page's anchor, then
-    reading the page had each found the matches again (20 ms each on PostgreSQL for 4,000
-    matching users, docs/benchmarks.md). The LIMIT is inside, without an order, so the
-    database collects the matches the cheapest way (from the matching users) and sorts only
-    those; the database sorts, so ties break as on every other page."""
-    matching = (
-        join_on_user(
-            sa.select(filters.sort_column.label("sort"), Subscription.id.label("id")),
-            matches.joined,
+) -> tuple[list[SubscriberRow], int] | None:
+    """(the page's rows, the number of matches), or None when more than ``cap`` match. One
+    statement finds each match once, numbers them and reads the page's rows: counting, then
+    finding the page's anchor, then reading the page had each found the matches again (20 ms
+    each on PostgreSQL for 4,000 matching users, docs/benchmarks.md). The LIMIT is inside,
+    without an order, so the database collects the matches the cheapest way (from the
+    matching users) and sorts only those; the database sorts, so ties break as on every
+    other page."""
+    keys = sa.select(filters.sort_column.label("sort"), Subscription.id.label("id"))
+    if matches.users is not None and db.session.get_bind().dialect.name == "postgresql":
+        # From each matching user to their subscriptions by the user_id index. Left to
+        # itself PostgreSQL may hash the matching users and scan every subscription of the
+        # plan instead (0.8 s at 500,000); OFFSET 0 keeps the per-user look-up a look-up.
+        users = matches.users.subquery()
+        per_user = (
+            keys.where(Subscription.user_id == users.c[0], *filters.where()).offset(0).lateral()
         )
-        .where(*filters.where(), *matches.conditions)
-        .limit(cap + 1)
-        .subquery()
-    )
+        matching = (
+            sa.select(per_user.c.sort, per_user.c.id)
+            .select_from(users)
+            .join(per_user, sa.true())
+            .limit(cap + 1)
+            .subquery()
+        )
+    else:
+        matching = (
+            join_on_user(keys, matches.joined)
+            .where(*filters.where(), *matches.conditions)
+            .limit(cap + 1)
+            .subquery()
+        )
     ascending = filters.direction == "asc"
     order = [c.asc() if ascending else c.desc() for c in (matching.c.sort, matching.c.id)]
+    numbered = (
+        sa.select(matching.c.id, sa.func.count().over().label("total"))
+        .order_by(*order)
+        .offset(offset)
+        .limit(size)
+        .subquery()
+    )
     rows = db.session.execute(
-        sa.select(matching.c.id, sa.func.count().over()).order_by(*order).offset(offset).limit(size)
+        sa.select(*ROW_COLUMNS, numbered.c.total)
+        .select_from(numbered)
+        .join(Subscription, Subscription.id == numbered.c.id)
+        .join(User, User.id == Subscription.user_id)
+        .order_by(*filters.order())
     ).all()
     if rows:
-        total = rows[0][1]
+        total = rows[0][-1]
     else:  # past the last page (or no match): the number alone
         total = db.session.scalar(sa.select(sa.func.count()).select_from(matching)) or 0
-    return None if total > cap else ([row[0] for row in rows], total)
-
-
-def _rows_in_order(filters: SubscriberFilter, ids: list[str]) -> list[SubscriberRow]:
-    if not ids:
-        return []
-    query = (
-        sa.select(*ROW_COLUMNS)
-        .join(User, User.id == Subscription.user_id)
-        .where(Subscription.id.in_(ids))
-        .order_by(*filters.order())
-    )
-    return _rows(query)
+    items = [SubscriberRow(*row[:-1]) for row in rows]
+    return None if total > cap else (items, total)
 
 
 @dataclass(frozen=True)
