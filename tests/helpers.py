@@ -1,13 +1,21 @@
-"""Small builders for test data."""
+"""Small builders for test data, and the readers and API clients several test modules share."""
 
+import csv
+import importlib.util
+import io
 import os
 import re
 import uuid
+from pathlib import Path
+from types import ModuleType
 
+import jsonschema
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
 from billing_admin import create_app
+from billing_admin.api.openapi import openapi_document
 from billing_admin.extensions import db
 from billing_admin.models import AuditLog, Plan, Price, Subscription, User
 
@@ -236,3 +244,129 @@ class QueryCounter:
 
     def __exit__(self, *exc):
         sa.event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+# --- Migrations: revision modules and raw rows ------------------------------------------------
+
+
+def migration_module(revision: str) -> ModuleType:
+    """A revision's module, found by its id (the lead re-chains down_revision when merging)."""
+    [path] = Path(__file__).resolve().parent.parent.glob(f"migrations/versions/{revision}_*.py")
+    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def rows(sql: str) -> list[tuple]:
+    """The rows of a raw query, on a connection of its own: outside the ORM, which may not
+    know the schema of the revision under test."""
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(sa.text(sql))]
+
+
+def counts_by_price() -> list[tuple]:
+    """The subscription counts table (kept by triggers), without its zero rows."""
+    return rows(
+        "SELECT plan_id, price_id, status, count FROM billing_plan_subscription_count "
+        "WHERE count <> 0 ORDER BY plan_id, price_id, status"
+    )
+
+
+def real_counts_by_price() -> list[tuple]:
+    """The same counts, counted from the subscriptions: what the counts table must equal."""
+    return rows(
+        "SELECT plan_id, price_id, status, count(*) FROM billing_subscription "
+        "GROUP BY plan_id, price_id, status ORDER BY plan_id, price_id, status"
+    )
+
+
+def subscription_indexes() -> dict[str, list[str]]:
+    """billing_subscription's indexes, name → columns (a SQLite table rebuild can lose them)."""
+    return {
+        index["name"]: index["column_names"]
+        for index in sa.inspect(db.engine).get_indexes("billing_subscription")
+    }
+
+
+def assert_sqlite_intact() -> None:
+    """On SQLite, no row breaks a foreign key and the file is sound (SQLite's table rebuilds
+    in migrations can break either); PostgreSQL keeps both by itself."""
+    if db.engine.dialect.name == "sqlite":
+        assert rows("PRAGMA foreign_key_check") == []
+        assert rows("PRAGMA integrity_check") == [("ok",)]
+
+
+def assert_refused(sql: str, params: dict | None = None) -> None:
+    """The database refuses the statement (an integrity error) and keeps nothing of it."""
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+        connection.execute(sa.text(sql), params or {})
+
+
+# --- API tokens and requests ------------------------------------------------------------------
+
+
+def make_token(runner, name: str = "ci", scope: str | None = None, admin: str = ADMIN_EMAIL) -> str:
+    """A new API token, made as an operator makes one (``flask create-api-token``); the command
+    prints it once. ``scope=None`` leaves the command's default (read)."""
+    args = ["create-api-token", "--name", name, "--admin", admin]
+    if scope is not None:
+        args += ["--scope", scope]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header a script sends with its token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+class ApiClient:
+    """A test client that sends a token with every request, and checks every answer against
+    the OpenAPI document: the status is one the operation documents, the body matches that
+    answer's schema, and the answer's required headers are there."""
+
+    def __init__(self, client, token: str):
+        self.client = client
+        self.headers = bearer(token)
+        self.document = openapi_document()
+        self.operations = {
+            operation["operationId"]: operation
+            for path in self.document["paths"].values()
+            for operation in path.values()
+        }
+
+    def call(self, operation: str, method: str, url: str, *, headers=None, **kwargs):
+        """``operation`` is the operationId the answer is checked against; ``headers`` are
+        added to the token's, and ``kwargs`` (``json=``, ``data=``, ...) go to the client."""
+        response = self.client.open(
+            url, method=method, headers={**self.headers, **(headers or {})}, **kwargs
+        )
+        self.check(operation, response)
+        return response
+
+    def check(self, operation: str, response) -> None:
+        answers = self.operations[operation]["responses"]
+        code = str(response.status_code)
+        assert code in answers, (operation, code, response.get_data(as_text=True))
+        answer = answers[code]
+        if "$ref" in answer:
+            answer = self.document["components"]["responses"][answer["$ref"].split("/")[-1]]
+        schema = answer["content"]["application/json"]["schema"]
+        validator = jsonschema.Draft202012Validator(
+            {**schema, "components": self.document["components"]}
+        )
+        validator.validate(response.get_json())
+        for name, header in answer.get("headers", {}).items():
+            if header.get("required"):
+                assert name in response.headers, (operation, name)
+
+
+# --- Exports ----------------------------------------------------------------------------------
+
+
+def read_csv(body: bytes) -> list[list[str]]:
+    """The rows of an exported CSV file, read past the byte-order mark that tells Excel it is
+    UTF-8 (newline="": line breaks inside quoted fields stay in their field)."""
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))

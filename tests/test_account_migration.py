@@ -5,11 +5,7 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from billing_admin.extensions import db
-
-
-def rows(sql: str) -> list[tuple]:
-    with db.engine.connect() as connection:
-        return [tuple(row) for row in connection.exec_driver_sql(sql)]
+from tests.helpers import rows
 
 
 def seed_before_0009() -> None:

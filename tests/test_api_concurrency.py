@@ -20,9 +20,9 @@ from billing_admin.models import AuditLog, Plan, Subscription
 from billing_admin.plans import service
 from billing_admin.subscriptions import actions
 from tests.conftest import IsolatedClient
-from tests.helpers import add_plan, add_subscription, add_subscriptions
+from tests.helpers import add_plan, add_subscription, add_subscriptions, bearer, make_token
 from tests.test_api_subscription_writes import BILLING
-from tests.test_api_writes import NEW_PLAN, PLANS, make_token
+from tests.test_api_writes import NEW_PLAN, PLANS
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -50,7 +50,7 @@ def run_together(calls):
 
 @pytest.fixture
 def headers(app, admin, runner) -> dict[str, str]:
-    return {"Authorization": f"Bearer {make_token(runner)}"}
+    return bearer(make_token(runner, scope="write"))
 
 
 def client_of(app):

@@ -25,7 +25,7 @@ from billing_admin.api.openapi import openapi_document
 from billing_admin.api.subscriptions import API_ACTIONS
 from billing_admin.extensions import db
 from billing_admin.models import SUBSCRIPTION_STATUSES, Plan
-from tests.helpers import ADMIN_EMAIL
+from tests.helpers import bearer, make_token
 from tests.subscriber_data import T0, add_subscriber, bulk_subscribers
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -100,16 +100,12 @@ def api(app, admin, runner, app_factory) -> Api:
     db.session.rollback()
     assert len(plan_ids) == 9
 
-    made = runner.invoke(
-        args=["create-api-token", "--name", "fuzz", "--admin", ADMIN_EMAIL, "--scope", "write"]
-    )
-    assert made.exit_code == 0, made.output
-    token = made.stdout.strip()
+    token = make_token(runner, "fuzz", scope="write")
     config = schemathesis.Config.from_dict(schemathesis_config(token))
     # A second app over the same database: each request then runs in its own app context and
     # database session, as under a real server (the test's context belongs to ``app``).
     served = app_factory()
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = bearer(token)
     schema = schemathesis.openapi.from_wsgi(OPENAPI_PATH, served, config=config, headers=headers)
     return Api(schema, headers, plan_ids)
 

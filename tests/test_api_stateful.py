@@ -23,7 +23,7 @@ from schemathesis.generation.stateful.state_machine import normalize_name
 from billing_admin.extensions import db
 from billing_admin.models import IdempotencyKey, Plan, Subscription, User
 from billing_admin.plans.seeding import seed_plans
-from tests.helpers import ADMIN_EMAIL, add_subscription
+from tests.helpers import ADMIN_EMAIL, add_subscription, bearer, make_token
 from tests.test_api_fuzz import OPENAPI_PATH, schemathesis_config
 
 LINKED = {"createPlan", "updatePlan", "togglePlan", "duplicatePlan", "deletePlan"}
@@ -80,16 +80,13 @@ def stateful_run(
     sequence may start with (by default every one Schemathesis picks: POSTs, and GETs without
     path parameters)."""
     db.session.commit()
-    made = runner.invoke(
-        args=["create-api-token", "--name", "stateful", "--admin", ADMIN_EMAIL, "--scope", "write"]
-    )
-    token = made.stdout.strip()
+    token = make_token(runner, "stateful", scope="write")
     settings_ = schemathesis_config(token)
     if roots is not None:  # the document's links only: none guessed from field names
         settings_["phases"] = {"stateful": {"inference": {"algorithms": []}}}
     config = schemathesis.Config.from_dict(settings_)
     schema = schemathesis.openapi.from_wsgi(
-        OPENAPI_PATH, app_factory(), config=config, headers={"Authorization": f"Bearer {token}"}
+        OPENAPI_PATH, app_factory(), config=config, headers=bearer(token)
     ).include(operation_id_regex=operations)
     seen: collections.Counter = collections.Counter()
     workflow = schema.as_state_machine()

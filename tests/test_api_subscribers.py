@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from billing_admin.extensions import db
 from billing_admin.models import SUBSCRIPTION_STATUSES, Subscription, User
-from tests.helpers import ADMIN_EMAIL, QueryCounter, add_plan, add_subscription
+from tests.helpers import QueryCounter, add_plan, add_subscription, bearer, make_token
 from tests.subscriber_data import T0, Made, add_subscriber, bulk_subscribers, newest_first
 
 API = "/api/v1/admin/billing"
@@ -39,12 +39,6 @@ def as_item(made: Made) -> dict:
         "subscribed_at": made.created_at,
         "current_period_end": made.current_period_end,
     }
-
-
-def create_token(runner, name="script", admin=ADMIN_EMAIL) -> str:
-    result = runner.invoke(args=["create-api-token", "--name", name, "--admin", admin])
-    assert result.exit_code == 0, result.output
-    return result.stdout.strip()
 
 
 def walk(client, plan_id="pro", **params) -> tuple[list[str], list[dict]]:
@@ -343,10 +337,10 @@ def test_a_wrong_token_gets_a_401(client, admin, url):
 @pytest.mark.parametrize("url", ENDPOINTS)
 def test_a_token_of_a_non_admin_gets_a_403(client, runner, admin, url):
     add_plan("pro")
-    token = create_token(runner)
+    token = make_token(runner, "script")
     db.session.execute(sa.update(User).where(User.id == admin.id).values(role="user"))
     db.session.commit()
-    response = client.get(url, headers={"Authorization": f"Bearer {token}"})
+    response = client.get(url, headers=bearer(token))
     assert response.status_code == 403
     assert response.get_json() == {"detail": "The token's owner is not an admin"}
 
@@ -365,8 +359,8 @@ def test_a_demoted_session_gets_a_403(admin_client, admin, url):
 def test_an_admins_token_reads_the_subscribers(client, runner, admin):
     add_plan("pro")
     made = add_subscriber("pro")
-    token = create_token(runner)
-    response = subscribers(client, headers={"Authorization": f"Bearer {token}"})
+    token = make_token(runner, "script")
+    response = subscribers(client, headers=bearer(token))
     assert response.status_code == 200
     assert response.get_json()["items"] == [as_item(made)]
 

@@ -6,15 +6,19 @@ checked against the OpenAPI document."""
 
 from decimal import Decimal
 
-import jsonschema
 import pytest
 import sqlalchemy as sa
 
-from billing_admin.api.openapi import openapi_document
 from billing_admin.extensions import db
 from billing_admin.models import AuditLog, Subscription
-from tests.helpers import ADMIN_EMAIL, add_plan, add_subscription, current_price_id
-from tests.test_api_writes import make_token
+from tests.helpers import (
+    ADMIN_EMAIL,
+    ApiClient,
+    add_plan,
+    add_subscription,
+    current_price_id,
+    make_token,
+)
 
 BILLING = "/api/v1/admin/billing"
 NOW = 1_800_000_000
@@ -32,41 +36,9 @@ ACTION_OPERATIONS = {
 }
 
 
-class Api:
-    """A client with a write token; each answer is checked against the OpenAPI document."""
-
-    def __init__(self, client, token):
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
-        self.document = openapi_document()
-        self.operations = {
-            operation["operationId"]: operation
-            for path in self.document["paths"].values()
-            for operation in path.values()
-        }
-
-    def call(self, operation, method, url, *, headers=None, **kwargs):
-        response = self.client.open(
-            url, method=method, headers={**self.headers, **(headers or {})}, **kwargs
-        )
-        self.check(operation, response)
-        return response
-
-    def check(self, operation, response):
-        answers = self.operations[operation]["responses"]
-        code = str(response.status_code)
-        assert code in answers, (operation, code, response.get_data(as_text=True))
-        answer = answers[code]
-        if "$ref" in answer:
-            answer = self.document["components"]["responses"][answer["$ref"].split("/")[-1]]
-        schema = answer["content"]["application/json"]["schema"]
-        validator = jsonschema.Draft202012Validator(
-            {**schema, "components": self.document["components"]}
-        )
-        validator.validate(response.get_json())
-        for name, header in answer.get("headers", {}).items():
-            if header.get("required"):
-                assert name in response.headers, (operation, name)
+class Api(ApiClient):
+    """The subscription endpoints, with a token; each answer is checked against the OpenAPI
+    document."""
 
     def get(self, subscription_id):
         return self.call("getSubscription", "GET", f"{BILLING}/subscriptions/{subscription_id}")
@@ -96,7 +68,7 @@ def api(app, admin, runner, client, set_clock) -> Api:
     add_plan("pro")
     add_plan("business", price=Decimal("4990.00"))
     add_plan("legacy", price=Decimal("99.00"), is_active=False)
-    return Api(client, make_token(runner))
+    return Api(client, make_token(runner, scope="write"))
 
 
 def subscription(status: str = "active", plan_id: str = "pro", **fields) -> Subscription:

@@ -7,13 +7,7 @@ import sqlalchemy as sa
 
 from billing_admin.extensions import db
 from billing_admin.models import ApiToken, User
-from tests.helpers import ADMIN_EMAIL, add_user
-
-
-def create_token(runner, name="nightly-report", admin=ADMIN_EMAIL):
-    result = runner.invoke(args=["create-api-token", "--name", name, "--admin", admin])
-    assert result.exit_code == 0, result.output
-    return result.stdout.strip()
+from tests.helpers import ADMIN_EMAIL, add_user, make_token
 
 
 def whoami(client, authorization=None):
@@ -22,7 +16,7 @@ def whoami(client, authorization=None):
 
 
 def test_a_token_is_printed_once_and_only_its_hash_is_stored(runner, admin):
-    token = create_token(runner)
+    token = make_token(runner, "nightly-report")
     assert token.startswith("bat_")
     assert len(token) >= 4 + 43  # 32 random bytes, URL-safe base64
     stored = db.session.scalars(sa.select(ApiToken)).one()
@@ -32,7 +26,7 @@ def test_a_token_is_printed_once_and_only_its_hash_is_stored(runner, admin):
 
 
 def test_two_tokens_differ(runner, admin):
-    assert create_token(runner, "a") != create_token(runner, "b")
+    assert make_token(runner, "a") != make_token(runner, "b")
 
 
 @pytest.mark.parametrize(
@@ -54,7 +48,7 @@ def test_create_api_token_errors_are_one_line(runner, admin, args, message):
 
 
 def test_token_names_are_unique(runner, admin):
-    create_token(runner, "dup")
+    make_token(runner, "dup")
     result = runner.invoke(args=["create-api-token", "--name", "dup", "--admin", ADMIN_EMAIL])
     assert result.exit_code == 1
     assert "a token named 'dup' already exists" in result.output
@@ -62,8 +56,8 @@ def test_token_names_are_unique(runner, admin):
 
 def test_list_api_tokens_shows_everything_but_the_token(runner, admin, client, set_clock):
     set_clock(1_800_000_000)
-    token = create_token(runner, "nightly-report")
-    create_token(runner, "unused")
+    token = make_token(runner, "nightly-report")
+    make_token(runner, "unused")
     set_clock(1_800_003_600)
     assert whoami(client, f"Bearer {token}").status_code == 200
     result = runner.invoke(args=["list-api-tokens"])
@@ -76,7 +70,7 @@ def test_list_api_tokens_shows_everything_but_the_token(runner, admin, client, s
 
 
 def test_revoke_api_token(runner, admin, client):
-    token = create_token(runner)
+    token = make_token(runner, "nightly-report")
     result = runner.invoke(args=["revoke-api-token", "nightly-report"])
     assert (result.exit_code, result.output) == (0, "revoked nightly-report\n")
     response = whoami(client, f"Bearer {token}")
@@ -102,7 +96,7 @@ def test_missing_malformed_or_wrong_credentials_get_401(client, admin, authoriza
 
 
 def test_a_token_whose_owner_is_no_longer_an_admin_gets_403(runner, admin, client):
-    token = create_token(runner)
+    token = make_token(runner, "nightly-report")
     db.session.execute(sa.update(User).values(role="user"))
     db.session.commit()
     response = whoami(client, f"Bearer {token}")
@@ -111,7 +105,7 @@ def test_a_token_whose_owner_is_no_longer_an_admin_gets_403(runner, admin, clien
 
 
 def test_a_valid_token_speaks_for_its_admin(runner, admin, client):
-    token = create_token(runner)
+    token = make_token(runner, "nightly-report")
     response = whoami(client, f"bearer {token}")
     assert response.status_code == 200
     assert response.get_json() == {
@@ -127,7 +121,7 @@ def test_a_signed_in_admin_reaches_the_api_with_the_session(admin_client):
 
 
 def test_last_used_is_recorded(runner, admin, client, set_clock):
-    token = create_token(runner)
+    token = make_token(runner, "nightly-report")
     set_clock(1_800_000_000)
     whoami(client, f"Bearer {token}")
     db.session.rollback()

@@ -4,66 +4,27 @@ JSON-only bodies and a size limit; every answer is checked against the OpenAPI d
 
 import json
 
-import jsonschema
 import pytest
 import sqlalchemy as sa
 
-from billing_admin.api.openapi import openapi_document
 from billing_admin.api.subscriptions import API_ACTIONS
 from billing_admin.extensions import db
 from billing_admin.models import AuditLog, IdempotencyKey, Plan, Price, Subscription
-from tests.helpers import ADMIN_EMAIL, add_plan, add_subscription, current_price_id
+from tests.helpers import (
+    ADMIN_EMAIL,
+    ApiClient,
+    add_plan,
+    add_subscription,
+    bearer,
+    current_price_id,
+    make_token,
+)
 
 PLANS = "/api/v1/admin/billing/plans"
-DOC_PATHS = {
-    "createPlan": ("/api/v1/admin/billing/plans", "post"),
-    "getPlan": ("/api/v1/admin/billing/plans/{plan_id}", "get"),
-    "updatePlan": ("/api/v1/admin/billing/plans/{plan_id}", "put"),
-    "deletePlan": ("/api/v1/admin/billing/plans/{plan_id}", "delete"),
-    "togglePlan": ("/api/v1/admin/billing/plans/{plan_id}/toggle", "patch"),
-    "duplicatePlan": ("/api/v1/admin/billing/plans/{plan_id}/duplicate", "post"),
-}
 
 
-def make_token(runner, name="ci", scope="write") -> str:
-    result = runner.invoke(
-        args=["create-api-token", "--name", name, "--admin", ADMIN_EMAIL, "--scope", scope]
-    )
-    assert result.exit_code == 0, result.output
-    return result.stdout.strip()
-
-
-class Api:
-    """A client with a write token; each answer is checked against the OpenAPI document."""
-
-    def __init__(self, client, token):
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
-        self.document = openapi_document()
-
-    def call(self, operation, method, url, *, headers=None, **kwargs):
-        response = self.client.open(
-            url, method=method, headers={**self.headers, **(headers or {})}, **kwargs
-        )
-        self.check(operation, response)
-        return response
-
-    def check(self, operation, response):
-        path, method = DOC_PATHS[operation]
-        answers = self.document["paths"][path][method]["responses"]
-        code = str(response.status_code)
-        assert code in answers, (operation, code, response.get_data(as_text=True))
-        answer = answers[code]
-        if "$ref" in answer:
-            answer = self.document["components"]["responses"][answer["$ref"].split("/")[-1]]
-        schema = answer["content"]["application/json"]["schema"]
-        validator = jsonschema.Draft202012Validator(
-            {**schema, "components": self.document["components"]}
-        )
-        validator.validate(response.get_json())
-        for name, header in answer.get("headers", {}).items():
-            if header.get("required"):
-                assert name in response.headers, (operation, name)
+class Api(ApiClient):
+    """The plan endpoints, with a token; each answer is checked against the OpenAPI document."""
 
     def create(self, body, **kwargs):
         return self.call("createPlan", "POST", PLANS, json=body, **kwargs)
@@ -86,7 +47,7 @@ class Api:
 
 @pytest.fixture
 def api(app, admin, runner, client) -> Api:
-    return Api(client, make_token(runner))
+    return Api(client, make_token(runner, scope="write"))
 
 
 def audit_entries(action: str | None = None) -> list[AuditLog]:
@@ -502,7 +463,7 @@ def test_a_refusal_is_replayed_too(api):
 
 
 def test_keys_belong_to_their_token(api, runner, client):
-    other = Api(client, make_token(runner, "other"))
+    other = Api(client, make_token(runner, "other", scope="write"))
     headers = {"Idempotency-Key": "same"}
     assert api.create(NEW_PLAN, headers=headers).status_code == 200
     response = other.create({**NEW_PLAN, "id": "team2"}, headers=headers)
@@ -587,7 +548,7 @@ def test_a_read_token_is_refused_on_every_write_route_of_the_url_map(app, admin,
     add_plan("x")
     add_subscription("x", id="x")
     db.session.commit()
-    reader = {"Authorization": f"Bearer {make_token(runner, 'reader', scope='read')}"}
+    reader = bearer(make_token(runner, "reader", scope="read"))
     writes = [
         (endpoint, method, url)
         for endpoint, method, url in guarded_routes(app)

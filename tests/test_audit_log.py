@@ -4,7 +4,6 @@ in the admin's time zone, and CSV and .xlsx exports of the filtered entries. Thi
 runs in Europe/Moscow (DISPLAY_TIMEZONE, the zone Flask-Babel gives a request), so the days
 are Moscow's, not UTC's."""
 
-import csv
 import io
 import re
 import time
@@ -19,7 +18,7 @@ from billing_admin.audit.service import Actor, record_plan_change
 from billing_admin.extensions import db, limiter
 from billing_admin.plans.forms import PlanForm
 from billing_admin.plans.labels import FORM_FIELD_LABELS, form_field_label
-from tests.helpers import add_plan, make_app
+from tests.helpers import add_plan, make_app, read_csv
 
 # Around midnight of 1 January 2026 in Moscow (UTC+3), which is 21:00 UTC on 31 December.
 BEFORE = 1_767_214_740  # 2025-12-31 23:59 Moscow
@@ -236,7 +235,7 @@ def export(client, file_format: str, query: str):
 def test_the_csv_is_the_filtered_entries_in_moscow_time(around_midnight):
     body = export(around_midnight, "csv", "kind=plans&from=2026-01-01&to=2026-01-01")
     assert body.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    rows = read_csv(body)
     assert rows[0] == [
         "id",
         "created_at",
@@ -262,7 +261,7 @@ def test_the_csv_neutralises_formulas_in_entries(admin_client, set_clock):
     record_plan_change("plan_updated", "p", None, actor=Actor("=cmd|' /C calc'!A0"))
     db.session.commit()
     set_clock(int(time.time()))
-    rows = list(csv.reader(io.StringIO(export(admin_client, "csv", PLANS).decode("utf-8-sig"))))
+    rows = read_csv(export(admin_client, "csv", PLANS))
     assert rows[1][2] == "'=cmd|' /C calc'!A0"
 
 
@@ -282,12 +281,12 @@ def test_the_xlsx_is_the_filtered_entries_with_dates(around_midnight):
 def test_the_export_reads_every_entry_in_batches(around_midnight, monkeypatch):
     monkeypatch.setattr(queries, "EXPORT_BATCH", 3)
     body = export(around_midnight, "csv", PLANS)
-    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    rows = read_csv(body)
     expected = [AFTER, LAST, FIRST, BEFORE]
     assert [int(datetime.fromisoformat(row[1]).timestamp()) for row in rows[1:]] == expected
 
 
 def test_the_export_ignores_a_bad_day_as_the_page_does(around_midnight):
     body = export(around_midnight, "csv", f"{PLANS}&from=nonsense&to=2026-01-01")
-    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    rows = read_csv(body)
     assert len(rows) == 1 + 3  # to the end of 1 January; the bad start is not applied

@@ -3,7 +3,6 @@ billing_admin/exports/. This module's app runs in Europe/Moscow (DISPLAY_TIMEZON
 zone Flask-Babel gives a request), so every time proves the admin's zone and offset are used."""
 
 import contextvars
-import csv
 import io
 from datetime import datetime
 
@@ -13,7 +12,7 @@ from flask.testing import FlaskClient
 
 from billing_admin.exports.cells import neutralise
 from billing_admin.extensions import db, limiter
-from tests.helpers import add_plan, make_app
+from tests.helpers import add_plan, make_app, read_csv
 from tests.subscriber_data import add_subscriber, bulk_subscribers
 
 # 2026-01-01 01:30 in Moscow (UTC+3) is still 2025-12-31 22:30 in UTC.
@@ -56,8 +55,7 @@ def download(client, url: str, **params):
 
 
 def csv_rows(client, url="/admin/plans/pro/subscribers.csv", **params) -> list[list[str]]:
-    body = download(client, url, **params).get_data()
-    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    return read_csv(download(client, url, **params).get_data())
 
 
 def workbook(client, url="/admin/plans/pro/subscribers.xlsx", **params):

@@ -38,6 +38,7 @@ from tests.helpers import (
     add_subscription,
     csrf_token_from,
     make_app,
+    make_token,
     plan_form,
     snapshot,
 )
@@ -99,12 +100,6 @@ def assert_database_unavailable_api(response, path: str) -> None:
     assert body == {"detail": DATABASE_UNAVAILABLE}
     api_error_schema(path, 503).validate(body)
     assert not LEAKS.search(response.get_data(as_text=True))
-
-
-def create_token(runner) -> str:
-    result = runner.invoke(args=["create-api-token", "--name", "faults", "--admin", ADMIN_EMAIL])
-    assert result.exit_code == 0, result.output
-    return result.stdout.strip()
 
 
 # --- The database does not answer ------------------------------------------------------------
@@ -262,7 +257,7 @@ def test_the_app_recovers_by_itself_when_the_database_comes_back(
     app, admin, runner, database_url, proxy, caplog
 ):
     add_plan("pro")
-    token = create_token(runner)
+    token = make_token(runner, "faults")
     bearer = {"Authorization": f"Bearer {token}"}
     url = (
         sa.make_url(database_url)

@@ -11,6 +11,15 @@ from flask_migrate import downgrade, upgrade
 
 from billing_admin.extensions import db
 from billing_admin.models.user_search import SEARCH_TABLES, include_name
+from tests.helpers import (
+    assert_refused,
+    assert_sqlite_intact,
+    counts_by_price,
+    migration_module,
+    real_counts_by_price,
+    rows,
+    subscription_indexes,
+)
 
 TABLES = set(db.metadata.tables)
 
@@ -45,8 +54,7 @@ def test_downgrade_to_base_removes_everything(empty_app):
 
 def test_the_subscriber_index_covers_plan_then_newest_first(empty_app):
     upgrade()
-    indexes = sa.inspect(db.engine).get_indexes("billing_subscription")
-    columns = {index["name"]: index["column_names"] for index in indexes}
+    columns = subscription_indexes()
     assert columns["ix_billing_subscription_plan_created"] == ["plan_id", "created_at", "id"]
 
 
@@ -110,14 +118,11 @@ def test_the_upgraded_schema_keeps_subscriber_counts(empty_app):
         )
         connection.exec_driver_sql("UPDATE billing_subscription SET plan_id = 'b' WHERE id = 's1'")
         connection.exec_driver_sql("DELETE FROM billing_subscription WHERE id = 's3'")
-    with db.engine.connect() as connection:
-        counts = connection.execute(
-            sa.text(
-                "SELECT plan_id, status, count FROM billing_plan_subscription_count "
-                "WHERE count <> 0 ORDER BY plan_id, status"
-            )
-        ).all()
-    assert [tuple(row) for row in counts] == [
+    counts = rows(
+        "SELECT plan_id, status, count FROM billing_plan_subscription_count "
+        "WHERE count <> 0 ORDER BY plan_id, status"
+    )
+    assert counts == [
         ("a", "active", 1),
         ("a", "canceled", 1),
         ("b", "active", 1),
@@ -219,25 +224,6 @@ def fill_0005() -> None:
         )
 
 
-def rows(sql: str) -> list[tuple]:
-    with db.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(sa.text(sql))]
-
-
-def counts_by_price() -> list[tuple]:
-    return rows(
-        "SELECT plan_id, price_id, status, count FROM billing_plan_subscription_count "
-        "WHERE count <> 0 ORDER BY plan_id, price_id, status"
-    )
-
-
-def real_counts_by_price() -> list[tuple]:
-    return rows(
-        "SELECT plan_id, price_id, status, count(*) FROM billing_subscription "
-        "GROUP BY plan_id, price_id, status ORDER BY plan_id, price_id, status"
-    )
-
-
 def counts_by_status() -> list[tuple]:
     return rows(
         "SELECT plan_id, status, count FROM billing_plan_subscription_count "
@@ -250,12 +236,6 @@ def real_counts_by_status() -> list[tuple]:
         "SELECT plan_id, status, count(*) FROM billing_subscription "
         "GROUP BY plan_id, status ORDER BY plan_id, status"
     )
-
-
-def assert_refused(sql: str, params: dict | None = None) -> None:
-    """The database refuses the statement (an integrity error) and keeps nothing of it."""
-    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
-        connection.execute(sa.text(sql), params or {})
 
 
 def assert_subscription_constraints_hold(with_price: bool, present: int = 6) -> None:
@@ -280,9 +260,7 @@ def assert_subscription_constraints_hold(with_price: bool, present: int = 6) -> 
     else:
         assert_refused("UPDATE billing_subscription SET plan_id = 'nope' WHERE id = 's1'")
     assert rows("SELECT count(*) FROM billing_subscription") == [(present,)]  # none of those
-    if db.engine.dialect.name == "sqlite":
-        assert rows("PRAGMA foreign_key_check") == []
-        assert rows("PRAGMA integrity_check") == [("ok",)]
+    assert_sqlite_intact()
 
 
 def test_0006_gives_each_plan_its_price_since_its_last_recorded_change(empty_app):
@@ -323,15 +301,9 @@ def test_0006_points_every_subscription_at_its_plans_price_and_counts_by_price(e
 def test_0006_keeps_the_subscription_tables_constraints_and_indexes(empty_app):
     upgrade(revision="0005")
     fill_0005()
-    before = {
-        index["name"]: index["column_names"]
-        for index in sa.inspect(db.engine).get_indexes("billing_subscription")
-    }
+    before = subscription_indexes()
     upgrade(revision="0006")
-    after = {
-        index["name"]: index["column_names"]
-        for index in sa.inspect(db.engine).get_indexes("billing_subscription")
-    }
+    after = subscription_indexes()
     # One index more: a price's subscriptions in id order (the move walks it in batches).
     assert after == {**before, "ix_billing_subscription_price": ["price_id", "id"]}
     assert_subscription_constraints_hold(with_price=True)
@@ -442,19 +414,7 @@ def test_0006_up_again_after_down(empty_app):
     assert_subscription_constraints_hold(with_price=True)
 
 
-def _migration(revision: str):
-    """A revision's module, found by its id (the lead re-chains down_revision when merging)."""
-    import importlib.util
-    from pathlib import Path
-
-    [path] = Path(__file__).resolve().parent.parent.glob(f"migrations/versions/{revision}_*.py")
-    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-AUDIT_CHAIN = _migration("0011")
+AUDIT_CHAIN = migration_module("0011")
 
 
 def _insert_old_audit_entries(connection, count: int) -> None:
@@ -585,11 +545,8 @@ def test_0015_up_and_down_with_chosen_time_zones(empty_app):
     downgrade(revision="0013")
     columns = {c["name"] for c in sa.inspect(db.engine).get_columns("admin_account")}
     assert "time_zone" not in columns
-    with db.engine.connect() as connection:
-        accounts = connection.exec_driver_sql(
-            "SELECT user_id, role FROM admin_account ORDER BY user_id"
-        ).all()
-    assert [tuple(row) for row in accounts] == [("a", "admin"), ("v", "viewer")]
+    accounts = rows("SELECT user_id, role FROM admin_account ORDER BY user_id")
+    assert accounts == [("a", "admin"), ("v", "viewer")]
     upgrade()
     with db.engine.connect() as connection:
         zones = connection.exec_driver_sql("SELECT time_zone FROM admin_account").scalars().all()

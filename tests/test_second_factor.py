@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from billing_admin.extensions import db
 from billing_admin.models import AdminAccount, AuditLog, RecoveryCode
 from tests.conftest import IsolatedClient
-from tests.helpers import TOTP_SECRET, AuthActions, csrf_token_from, totp_code
+from tests.helpers import TOTP_SECRET, AuthActions, bearer, csrf_token_from, make_token, totp_code
 
 START = 1_800_000_000
 
@@ -199,10 +199,5 @@ def test_nonsense_codes_are_refused_cleanly(client, totp_admin, auth, code):
 
 def test_api_tokens_are_unaffected_by_the_second_factor(app, runner, totp_admin, client):
     app.config["REQUIRE_SECOND_FACTOR"] = True
-    token = runner.invoke(
-        args=["create-api-token", "--name", "n", "--admin", totp_admin.email]
-    ).stdout.strip()
-    assert (
-        client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).status_code
-        == 200
-    )
+    token = make_token(runner, "n", admin=totp_admin.email)
+    assert client.get("/api/v1/whoami", headers=bearer(token)).status_code == 200

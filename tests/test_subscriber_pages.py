@@ -1,8 +1,6 @@
 """A plan's subscribers in the browser: the paginated table, its links, filters, and CSV."""
 
 import contextvars
-import csv
-import io
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +11,7 @@ from flask.testing import FlaskClient
 
 from billing_admin.extensions import db
 from billing_admin.models import SUBSCRIPTION_STATUSES, Subscription, User
-from tests.helpers import QueryCounter, add_plan, add_subscription
+from tests.helpers import QueryCounter, add_plan, add_subscription, read_csv
 from tests.subscriber_data import T0, Made, add_subscriber, bulk_subscribers, newest_first
 
 DAY = 86_400
@@ -563,7 +561,7 @@ def csv_of(client, plan_id="pro", **params):
         f"/admin/plans/{plan_id}/subscribers.csv", query_string=params, buffered=True
     )
     assert response.status_code == 200
-    return response, list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    return response, read_csv(response.get_data())
 
 
 def test_the_csv_file_name_names_the_plan_and_today(pinned_client):
@@ -626,7 +624,7 @@ def test_the_csv_is_streamed(admin_client):
     chunks = context.run(lambda: list(response.iter_encoded()))
     context.run(response.close)
     assert len(chunks) > 1  # sent piece by piece, not built whole
-    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig"))))
+    rows = read_csv(b"".join(chunks))
     assert rows == [CSV_HEADER, *(csv_row(m) for m in made)]
 
 

@@ -2,25 +2,21 @@
 SQLite and PostgreSQL; the table keeps its CHECK constraint, foreign keys, indexes and counting
 triggers both ways (no SQLite table rebuild)."""
 
-import importlib.util
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from billing_admin.extensions import db
+from tests.helpers import (
+    assert_refused,
+    assert_sqlite_intact,
+    counts_by_price,
+    migration_module,
+    real_counts_by_price,
+    rows,
+    subscription_indexes,
+)
 
-
-def _migration(revision: str):
-    [path] = Path(__file__).resolve().parent.parent.glob(f"migrations/versions/{revision}_*.py")
-    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BEFORE = _migration("0013").down_revision
+BEFORE = migration_module("0013").down_revision
 
 INSERT = (
     "INSERT INTO billing_subscription (id, user_id, plan_id, price_id, status, "
@@ -34,11 +30,6 @@ SUBSCRIPTIONS = [
     ("s3", "a", "canceled"),
     ("s4", "b", "paused"),
 ]
-
-
-def rows(sql: str) -> list[tuple]:
-    with db.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(sa.text(sql))]
 
 
 def fill() -> None:
@@ -58,32 +49,6 @@ def fill() -> None:
         )
 
 
-def counts() -> list[tuple]:
-    return rows(
-        "SELECT plan_id, price_id, status, count FROM billing_plan_subscription_count "
-        "WHERE count <> 0 ORDER BY plan_id, price_id, status"
-    )
-
-
-def real_counts() -> list[tuple]:
-    return rows(
-        "SELECT plan_id, price_id, status, count(*) FROM billing_subscription "
-        "GROUP BY plan_id, price_id, status ORDER BY plan_id, price_id, status"
-    )
-
-
-def indexes() -> dict[str, list[str]]:
-    return {
-        index["name"]: index["column_names"]
-        for index in sa.inspect(db.engine).get_indexes("billing_subscription")
-    }
-
-
-def assert_refused(sql: str) -> None:
-    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
-        connection.exec_driver_sql(sql)
-
-
 def assert_table_intact() -> None:
     """The CHECK on status, the foreign keys and the counting triggers still work."""
     assert_refused("UPDATE billing_subscription SET status = 'bogus' WHERE id = 's1'")
@@ -98,22 +63,20 @@ def assert_table_intact() -> None:
         connection.exec_driver_sql(
             "UPDATE billing_subscription SET status = 'active' WHERE id = 's1'"
         )
-    assert counts() == real_counts()
-    if db.engine.dialect.name == "sqlite":
-        assert rows("PRAGMA foreign_key_check") == []
-        assert rows("PRAGMA integrity_check") == [("ok",)]
+    assert counts_by_price() == real_counts_by_price()
+    assert_sqlite_intact()
 
 
 def test_0013_gives_every_existing_subscription_version_1(empty_app):
     upgrade(revision=BEFORE)
     fill()
-    before_indexes, before_counts = indexes(), counts()
+    before_indexes, before_counts = subscription_indexes(), counts_by_price()
     upgrade(revision="0013")
     assert rows("SELECT id, version FROM billing_subscription ORDER BY id") == [
         (i, 1) for i, _, _ in SUBSCRIPTIONS
     ]
-    assert indexes() == before_indexes
-    assert counts() == before_counts == real_counts()
+    assert subscription_indexes() == before_indexes
+    assert counts_by_price() == before_counts == real_counts_by_price()
     assert_table_intact()
     # A row inserted without naming it (as the platform does) starts at 1 too.
     with db.engine.begin() as connection:
@@ -124,7 +87,7 @@ def test_0013_gives_every_existing_subscription_version_1(empty_app):
 def test_0013_down_drops_the_column_and_keeps_rows_constraints_and_triggers(empty_app):
     upgrade(revision=BEFORE)
     fill()
-    before_indexes = indexes()
+    before_indexes = subscription_indexes()
     upgrade(revision="0013")
     with db.engine.begin() as connection:
         connection.exec_driver_sql("UPDATE billing_subscription SET version = 5 WHERE id = 's2'")
@@ -134,8 +97,8 @@ def test_0013_down_drops_the_column_and_keeps_rows_constraints_and_triggers(empt
     assert rows("SELECT id, plan_id, status FROM billing_subscription ORDER BY id") == [
         tuple(s) for s in SUBSCRIPTIONS
     ]
-    assert indexes() == before_indexes
-    assert counts() == real_counts()
+    assert subscription_indexes() == before_indexes
+    assert counts_by_price() == real_counts_by_price()
     assert_table_intact()
     upgrade()  # and up again
     assert rows("SELECT count(*) FROM billing_subscription WHERE version = 1") == [(4,)]
