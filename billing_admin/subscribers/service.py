@@ -20,7 +20,7 @@ with 500,000 subscribers:
 - If more users match (a broad query such as "a"), the subscriptions are walked in the order
   shown and each one's user is tested, which finds a page quickly because matches are dense.
   Counting them would not be quick: proving "more than 10,000" means finding 10,001 matches,
-  tens of thousands of look-ups when a plan or status filters them (40–200 ms at a million
+  tens of thousands of look-ups when a plan or status filters them (50–590 ms at a million
   subscriptions, docs/benchmarks.md, issue 13). So the matches are counted only when the plan
   and status hold no more than the cap (their count is kept by triggers: a bounded walk);
   otherwise the total is not counted (``Page.uncounted``: the page says that more than 10,000
