@@ -64,9 +64,21 @@ class Page(Generic[T]):
         return self.offset + len(self.items) if self.items else 0
 
     @property
+    def counted(self) -> bool:
+        """``total`` is the exact number of items (not a cap, not a bound of page links)."""
+        return not (self.capped or self.uncounted)
+
+    @property
     def past_the_end(self) -> bool:
-        """A page number beyond the last page of a non-empty list."""
-        return not self.items and self.total > 0
+        """A page number beyond the last page of a non-empty, counted list. An empty page of
+        a capped or uncounted one knows no last page, so it names none (issue 13)."""
+        return not self.items and self.total > 0 and self.counted
+
+    @property
+    def after_the_rows(self) -> bool:
+        """An empty page after the first of a list that has rows: past the end of a counted
+        list, or past the rows of a capped or uncounted one (whose last page is not known)."""
+        return not self.items and self.page > 1 and self.total > 0
 
     @property
     def has_previous(self) -> bool:
@@ -74,7 +86,7 @@ class Page(Generic[T]):
 
     @property
     def has_next(self) -> bool:
-        if self.capped or self.uncounted:  # a full page may have a next one
+        if not self.counted:  # a full page may have a next one
             return len(self.items) == self.page_size
         return self.page < self.total_pages
 

@@ -12,6 +12,7 @@ from flask_migrate import downgrade, upgrade
 from billing_admin.extensions import db
 from billing_admin.models.user_search import SEARCH_TABLES, include_name
 from tests.helpers import (
+    add_plan,
     assert_refused,
     assert_sqlite_intact,
     counts_by_price,
@@ -20,6 +21,7 @@ from tests.helpers import (
     rows,
     subscription_indexes,
 )
+from tests.subscriber_data import bulk_subscribers
 
 TABLES = set(db.metadata.tables)
 
@@ -642,4 +644,37 @@ def test_0018_folds_accented_capitals_of_users_present_and_of_later_writes(empty
     write("DELETE FROM \"user\" WHERE id = 'd'")
     upgrade()
     assert finds("łukasz") == {"a"} and finds("żaneta") == {"b"}
+    assert table_names() == TABLES
+
+
+def test_0019_a_truncate_of_the_subscriptions_empties_their_counts(empty_app):
+    """PostgreSQL (found trying to break issue 13): up takes the counts again from the
+    subscriptions (here left behind by a TRUNCATE before it) and from then on a TRUNCATE empties
+    them; down drops the trigger. SQLite has no TRUNCATE: unchanged."""
+    postgresql = db.engine.dialect.name == "postgresql"
+    upgrade(revision="0018")  # 0019 adds no column: the models fit
+    add_plan("pro")
+    bulk_subscribers("pro", 3)
+
+    def counts() -> int:
+        db.session.remove()
+        return rows("SELECT coalesce(sum(count), 0) FROM billing_plan_subscription_count")[0][0]
+
+    assert counts() == 3
+    if postgresql:
+        write("TRUNCATE billing_subscription")
+        assert counts() == 3  # 0018: left behind
+        bulk_subscribers("pro", 1)
+    upgrade(revision="0019")
+    assert counts() == (1 if postgresql else 3)  # taken again from the subscriptions there
+    if postgresql:
+        write("TRUNCATE billing_subscription")
+        assert counts() == 0
+        bulk_subscribers("pro", 2)
+        assert counts() == 2
+    downgrade(revision="0018")
+    if postgresql:
+        write("TRUNCATE billing_subscription")
+        assert counts() == 2  # the trigger went with the migration
+    upgrade()
     assert table_names() == TABLES

@@ -181,6 +181,20 @@ def test_core_bulk_updates_and_deletes_are_counted(plans):
     assert by_plan(kept_counts()) == {("pro", "active"): 40, ("pro", "canceled"): 40}
 
 
+@pytest.mark.postgresql_only
+def test_a_truncate_of_the_subscriptions_empties_the_counts(plans):
+    """TRUNCATE fires no DELETE trigger; without migration 0019's statement trigger every plan
+    kept its old counts (found trying to break issue 13)."""
+    bulk_subscribers("pro", 30, statuses=("active", "paused"))
+    db.session.commit()  # end the session's transaction: TRUNCATE waits for every reader
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("TRUNCATE billing_subscription")
+    assert kept_counts() == {} == real_counts()
+    bulk_subscribers("pro", 4)
+    assert_counts_exact()
+    assert by_plan(kept_counts()) == {("pro", "active"): 4}
+
+
 def test_a_rolled_back_change_leaves_the_counts(plans):
     bulk_subscribers("pro", 10)
     add_subscription("pro", "paused")

@@ -4,13 +4,14 @@ Counting a plan's 500,000 subscriptions on every page of its subscriber table co
 milliseconds; reading these rows costs almost nothing. The triggers run inside the transaction
 that changes ``billing_subscription``, so the counts can never disagree with the rows, whoever
 writes them (this app, the platform, a migration). On PostgreSQL they are statement-level
-triggers over transition tables, so a bulk insert updates each counter once, not once a row.
+triggers over transition tables, so a bulk insert updates each counter once, not once a row;
+a ``TRUNCATE`` of the subscriptions (no row is deleted one by one) empties the counts too.
 
 Every money figure reads these rows joined with the prices they count (issue 12: MRR is what
 each subscription's own price is worth a month), so it stays one small query at any size.
 
 The same DDL runs when the tables are created from the models (tests) and, as a frozen copy, in
-migration 0006 (0003 had the first version, without prices).
+migration 0006 (0003 had the first version, without prices; 0019 added the TRUNCATE trigger).
 """
 
 import sqlalchemy as sa
@@ -87,6 +88,20 @@ POSTGRESQL_TRIGGERS = (
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION billing_subscription_count_sync()
     """,
+    # TRUNCATE fires no DELETE trigger: every count goes with the rows (migration 0019).
+    f"""
+    CREATE FUNCTION billing_subscription_count_clear() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM {TABLE};
+        RETURN NULL;
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER billing_subscription_count_clear AFTER TRUNCATE ON billing_subscription
+    FOR EACH STATEMENT EXECUTE FUNCTION billing_subscription_count_clear()
+    """,
 )
 
 
@@ -115,7 +130,8 @@ def _install_triggers(target, connection, tables=(), **kw) -> None:
 
 def _drop_postgresql_function(target, connection, **kw) -> None:
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("DROP FUNCTION IF EXISTS billing_subscription_count_sync()")
+        for function in ("billing_subscription_count_sync", "billing_subscription_count_clear"):
+            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function}()")
 
 
 # The triggers sit on billing_subscription: create them once every table exists.

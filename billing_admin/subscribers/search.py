@@ -83,11 +83,15 @@ def _like_pattern(text: str) -> str:
 
 def _upper_bound(prefix: str) -> str | None:
     """The least string above every string starting with ``prefix`` (code point order, which
-    is SQLite's BINARY and PostgreSQL's "C" order of UTF-8); None past U+10FFFF."""
-    last = ord(prefix[-1]) + 1
+    is SQLite's BINARY and PostgreSQL's "C" order of UTF-8); None when there is none (a prefix
+    of U+10FFFF only). A trailing U+10FFFF cannot be raised: the character before it is."""
+    stem = prefix.rstrip("\U0010ffff")
+    if not stem:
+        return None
+    last = ord(stem[-1]) + 1
     if 0xD800 <= last <= 0xDFFF:  # surrogates are not characters: skip them
         last = 0xE000
-    return prefix[:-1] + chr(last) if last <= 0x10FFFF else None
+    return stem[:-1] + chr(last)
 
 
 def _in_range(column, prefix: str):
