@@ -195,14 +195,15 @@ def test_every_matching_row_appears_once_whatever_the_cap(twenty, cap, plan_id, 
         current_app.config["SEARCH_COUNT_CAP"] = 10_000
 
 
-def test_one_user_with_many_subscriptions_is_capped_and_paged_whole(plans):
-    """Few users, more subscriptions than the cap: "more than", and every row still reachable."""
+def many_subscriptions(plan_ids: tuple[str, ...]) -> None:
+    """many@example.com ("Many") with 7 subscriptions: one, then 6 more taking turns on
+    ``plan_ids``."""
     user = add_subscriber("pro", email="many@example.com", name="Many").user_id
     for number in range(6):
         db.session.add(
             Subscription(
                 user_id=user,
-                plan_id="free" if number % 2 else "pro",
+                plan_id=plan_ids[number % len(plan_ids)],
                 status="active",
                 current_period_start=T0,
                 current_period_end=T0 + 99,
@@ -210,6 +211,11 @@ def test_one_user_with_many_subscriptions_is_capped_and_paged_whole(plans):
             )
         )
     db.session.commit()
+
+
+def test_one_user_with_many_subscriptions_is_capped_and_paged_whole(plans):
+    """Few users, more subscriptions than the cap: "more than", and every row still reachable."""
+    many_subscriptions(("pro", "free"))
     current_app.config["SEARCH_COUNT_CAP"] = 3
     first = subscribers_page(None, search="many", page_size=2)
     assert first.capped and first.has_next
@@ -245,19 +251,7 @@ def test_an_uncounted_search_past_its_end_claims_no_last_page(admin_client, twen
 def test_a_capped_search_past_its_end_claims_no_last_page(admin_client, plans, app):
     """Few users, more subscriptions than the cap ("more than 3"): page 99 past the end must
     not say the last page is 2 (the cap / page size) when rows go on to page 4."""
-    user = add_subscriber("pro", email="many@example.com", name="Many").user_id
-    for number in range(6):
-        db.session.add(
-            Subscription(
-                user_id=user,
-                plan_id="pro",
-                status="active",
-                current_period_start=T0,
-                current_period_end=T0 + 99,
-                created_at=T0 + number,
-            )
-        )
-    db.session.commit()
+    many_subscriptions(("pro",))
     app.config["SEARCH_COUNT_CAP"] = 3
     deep = subscribers_page(None, search="many", page=4, page_size=2)
     assert len(deep.items) == 1  # the 7th row is on page 4, past "the cap / page size"
