@@ -33,7 +33,7 @@ from billing_admin.bidi import bdi, isolate
 from billing_admin.clock import now_epoch
 from billing_admin.i18n.locales import DEFAULT_LOCALE, LANGUAGES
 from billing_admin.pagination import page_window
-from billing_admin.zones import DEFAULT_ZONE, local_date, zone
+from billing_admin.zones import DEFAULT_ZONE, local_date, moment, shown_epoch, zone
 
 # Parsed once: Babel looks a locale given by name up again on every call (3× slower).
 DEFAULT = Locale.parse(DEFAULT_LOCALE)
@@ -163,6 +163,7 @@ def relative_time(epoch: int, now: int, language: str | None = None) -> str:
     months or years; hours and minutes under a day. Days are counted between calendar dates in
     the page's time zone (``display_zone``), so "in 12 days" agrees with the date shown beside
     it whatever the hour: 1 Dec 20:00 → 13 Dec 05:00 is "in 12 days", not 11."""
+    epoch, now = shown_epoch(epoch), shown_epoch(now)
     span = timedelta(seconds=epoch - now)
     days = abs(span.total_seconds()) / 86_400
     # Babel picks the largest unit whose value reaches the threshold; a threshold equal to the
@@ -255,7 +256,7 @@ def time_zone_note() -> str:
 
 
 def _utc(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
+    return moment(epoch, UTC)
 
 
 def iso_timestamp(epoch: int) -> str:

@@ -45,9 +45,28 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+# The Unix seconds that can be shown in every zone: a day inside the years 1–9999 that datetime
+# holds (a zone moves a moment by less than a day). The app never stores a time outside them
+# (subscriptions/actions.py refuses to), but the platform or psql may: such a time is shown as
+# the nearest one inside, never an error (a "forever" end at 9999-12-31 23:59:59 UTC shows as
+# 30 Dec 9999 in UTC).
+FIRST_SHOWN = int(datetime(1, 1, 2, tzinfo=UTC).timestamp())
+LAST_SHOWN = int(datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC).timestamp())
+
+
+def shown_epoch(epoch: int) -> int:
+    """``epoch`` moved inside ``FIRST_SHOWN``–``LAST_SHOWN`` (Unix seconds)."""
+    return min(max(epoch, FIRST_SHOWN), LAST_SHOWN)
+
+
+def moment(epoch: int, where: tzinfo) -> datetime:
+    """Unix seconds as an aware datetime in zone ``where`` (``shown_epoch`` first)."""
+    return datetime.fromtimestamp(shown_epoch(epoch), where)
+
+
 def local_date(epoch: int, where: tzinfo) -> date:
     """The calendar date at Unix second ``epoch`` in zone ``where``."""
-    return datetime.fromtimestamp(epoch, where).date()
+    return moment(epoch, where).date()
 
 
 def day_start(day: date, where: tzinfo) -> int:
@@ -66,4 +85,4 @@ def days_back_start(now: int, days: int, where: tzinfo) -> int:
 
 def utc_offset(epoch: int, where: tzinfo) -> timedelta:
     """The zone's offset from UTC at that moment (it changes with daylight saving time)."""
-    return datetime.fromtimestamp(epoch, UTC).astimezone(where).utcoffset() or timedelta(0)
+    return moment(epoch, UTC).astimezone(where).utcoffset() or timedelta(0)

@@ -46,7 +46,14 @@ from billing_admin.models import (
 )
 from billing_admin.plans.seeding import seed_plans
 from billing_admin.plans.spec import CURRENCIES, INTERVALS, QUOTA_KEYS
-from tests.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, AuthActions, add_user, csrf_token_from
+from tests.helpers import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    AuthActions,
+    add_user,
+    csrf_token_from,
+    current_price_id,
+)
 from tests.subscriber_data import add_subscriber, bulk_subscribers
 
 NOW = 1_800_000_000  # 2027-01-15 08:00 UTC
@@ -795,6 +802,7 @@ def render_subscription_states(site: Site, pages: Pages) -> None:
     active_id, _ = subscription_for("subscriptions.detail")
     base = f"/admin/subscriptions/{active_id}"
     version = str(db.session.get(Subscription, active_id).version)  # the price move bumped it
+    starter_price = str(current_price_id("starter"))  # the price a confirmation names
     db.session.rollback()
     pages.add(
         "change plan: confirm",
@@ -816,7 +824,12 @@ def render_subscription_states(site: Site, pages: Pages) -> None:
     pages.add("resume: refused", site.client.get(f"{base}/resume"), 409)
     done = site.post(
         f"{base}/change-plan",
-        {"plan_id": "starter", "version": version, "confirm": "1"},
+        {
+            "plan_id": "starter",
+            "reviewed_price_id": starter_price,
+            "version": version,
+            "confirm": "1",
+        },
         follow_redirects=True,
     )
     pages.add("change plan: done", done, shows=Shows(audit=True))

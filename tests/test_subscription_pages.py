@@ -13,7 +13,14 @@ from billing_admin.audit.service import Actor
 from billing_admin.extensions import db
 from billing_admin.models import AuditLog, Subscription, User
 from billing_admin.subscriptions import actions
-from tests.helpers import QueryCounter, add_plan, add_subscription, change_plan, csrf_token_from
+from tests.helpers import (
+    QueryCounter,
+    add_plan,
+    add_subscription,
+    change_plan,
+    csrf_token_from,
+    current_price_id,
+)
 
 NOW = 1_800_000_000
 DAY = 86_400
@@ -183,11 +190,14 @@ def test_change_plan_form_review_and_confirm(data, admin_client):
         in html
     )
     assert '<input type="hidden" name="plan_id" value="business">' in html
+    reviewed = current_price_id("business")  # the confirmation names the price reviewed
+    assert f'<input type="hidden" name="reviewed_price_id" value="{reviewed}">' in html
     assert stored(sid).plan_id == "pro"
     done = post(
         admin_client,
         f"/admin/subscriptions/{sid}/change-plan",
         plan_id="business",
+        reviewed_price_id=str(reviewed),
         version="1",
         confirm="1",
     )
@@ -221,6 +231,7 @@ def test_an_inactive_plan_is_refused_by_the_field_with_the_choice_kept(data, adm
         f"/admin/subscriptions/{sid}/change-plan",
         plan_id="legacy",
         allow_inactive="y",
+        reviewed_price_id=str(current_price_id("legacy")),
         version="1",
         confirm="1",
     )

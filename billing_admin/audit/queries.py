@@ -94,6 +94,8 @@ class AuditFilters:
     plan: str = ""
     actor: str = ""
     kind: str = ""
+    # One subscription's entries (its page links here when it has more than it shows).
+    subscription: str = ""
     # The days as typed (kept whatever they are, so the form shows them again).
     date_from: str = ""
     date_to: str = ""
@@ -108,6 +110,7 @@ class AuditFilters:
             plan=args.get("plan", "").strip()[:64],
             actor=args.get("admin", "").strip()[:255],
             kind=kind if kind in KINDS else "",
+            subscription=args.get("subscription", "").strip()[:64],
             date_from=args.get("from", "").strip()[:DATE_TYPED_MAX],
             date_to=args.get("to", "").strip()[:DATE_TYPED_MAX],
         )
@@ -118,6 +121,7 @@ class AuditFilters:
             "action": self.action,
             "plan": self.plan,
             "admin": self.actor,
+            "subscription": self.subscription,
             "from": self.date_from,
             "to": self.date_to,
         }
@@ -141,6 +145,10 @@ def _filtered(query, filters: AuditFilters, zone: tzinfo):
         query = query.where(AuditLog.entity_type == "plan", AuditLog.entity_id == filters.plan)
     if filters.actor:
         query = query.where(AuditLog.actor == filters.actor)
+    if filters.subscription:
+        query = query.where(
+            AuditLog.entity_type == "subscription", AuditLog.entity_id == filters.subscription
+        )
     return query
 
 

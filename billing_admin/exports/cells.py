@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
+from billing_admin.zones import moment
+
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"): = + - @, and the
 # full-width and small forms Excel folds into them (＝＋－＠, ﹦﹢﹣﹫).
 FORMULA_STARTS = frozenset("=+-@＝＋－＠﹦﹢﹣﹫")
@@ -55,13 +57,13 @@ def iso_time(epoch: int | None, zone: tzinfo) -> str:
     ``2026-01-01T01:30:00+03:00``; None → ""."""
     if epoch is None:
         return ""
-    return datetime.fromtimestamp(epoch, zone).isoformat(timespec="seconds")
+    return moment(epoch, zone).isoformat(timespec="seconds")
 
 
 def local_time(epoch: int, zone: tzinfo) -> datetime:
     """Unix seconds as the zone's wall-clock time, without a zone (what a spreadsheet's date
     cell can hold): 1767220200 in Europe/Moscow → 2026-01-01 01:30:00."""
-    return datetime.fromtimestamp(epoch, zone).replace(tzinfo=None)
+    return moment(epoch, zone).replace(tzinfo=None)
 
 
 def csv_value(value: Any, kind: Kind, zone: tzinfo) -> str:

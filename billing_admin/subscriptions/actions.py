@@ -29,8 +29,10 @@ The rules (docs/subscriptions.md has the reasons; statuses: billing_admin/status
   canceled subscription; refused when there is nothing to change.
 - ``pause`` (``active`` → ``paused``) and ``unpause`` (``paused`` → ``active``). A trial, a
   past-due or a canceled subscription cannot be paused. Period dates are kept.
-- ``extend_period``: ``current_period_end`` + N days (N whole, 1–366); a trialing subscription's
-  trial end moves with it. Not for a canceled subscription.
+- ``extend_period``: ``current_period_end`` + N days (N whole, 1–366, ending by 9999-12-31);
+  a trialing subscription's trial end moves with it. Not for a canceled subscription.
+- ``change_plan`` to a plan without a current price (only a direct write can close its last
+  one) is refused; and the pages' confirmation names the price reviewed (``PriceChanged``).
 
 Concurrency: the row is read ``FOR UPDATE`` (PostgreSQL; on SQLite ``start_write()`` makes the
 transaction exclusive) before its version is compared, so of two admins acting at once the
@@ -55,6 +57,9 @@ from billing_admin.transactions import start_write
 DAY = 86_400
 EXTEND_DAYS_MIN = 1
 EXTEND_DAYS_MAX = 366
+# The last moment a four-digit year (ISO 8601, Python's datetime) can write: 9999-12-31 23:59:59
+# UTC. An extension past it is refused; a page could not show it (zones.py).
+MAX_PERIOD_END = 253_402_300_799
 ENTITY_TYPE = "subscription"
 
 # The columns an action may change, in the order entries list them.
@@ -132,6 +137,21 @@ class ActionRefused(ValueError):
         super().__init__(message)
 
 
+class PriceChanged(ActionRefused):
+    """The new plan's current price is not the one the admin reviewed: it changed in between
+    (a confirmation confirms what was shown; found trying to break issue 13)."""
+
+    def __init__(self, plan_id: str):
+        super().__init__(
+            "price_changed",
+            gettext(
+                "The price of plan '%(id)s' changed since you reviewed this change. Nothing was "
+                "changed: here is the change at the new price, review it again.",
+                id=plan_id,
+            ),
+        )
+
+
 @dataclass(frozen=True)
 class ActionResult:
     """What an action did (or, with ``dry_run``, would do). ``changes``:
@@ -188,15 +208,19 @@ def change_plan(
     expected_version: int,
     actor: Actor,
     allow_inactive: bool = False,
+    expected_price_id: int | None = None,
     dry_run: bool = False,
 ) -> ActionResult:
     """Move the subscription to ``plan_id`` now, paying that plan's current price; its status,
     period dates, trial end and scheduled cancellation are kept. Audit action
     ``subscription_plan_changed``; changes ``plan_id`` and ``price_id``; the entry's metadata
-    holds the old and new prices (amounts as recorded in billing_price).
+    holds the old and new prices (amounts as recorded in billing_price). ``expected_price_id``,
+    when given, is the new plan's price the admin reviewed (the pages' confirmation): another
+    price now is a ``PriceChanged`` refusal.
 
-    Raises SubscriptionNotFound, StaleSubscription, ActionRefused (``canceled``, ``same_plan``,
-    ``unknown_plan``, ``inactive_plan``: the latter two with field ``plan_id``)."""
+    Raises SubscriptionNotFound, StaleSubscription, ActionRefused (``canceled``, ``same_plan``;
+    with field ``plan_id``: ``unknown_plan``, ``inactive_plan``, ``no_current_price``, a plan
+    whose prices were all closed by a direct write), PriceChanged (``price_changed``)."""
     if not isinstance(plan_id, str) or not plan_id.strip():
         raise ActionRefused("invalid_input", gettext("Choose a plan."), "plan_id")
     plan_id = plan_id.strip()
@@ -229,6 +253,14 @@ def change_plan(
         price_id = db.session.scalar(
             sa.select(Price.id).where(Price.plan_id == plan_id, Price.active_until.is_(None))
         )
+        if price_id is None:  # the app always keeps one open; a direct write may not
+            raise ActionRefused(
+                "no_current_price",
+                gettext("Plan '%(id)s' has no current price: give it a price first.", id=plan_id),
+                "plan_id",
+            )
+        if expected_price_id is not None and price_id != expected_price_id:
+            raise PriceChanged(plan_id)
         return {"plan_id": plan_id, "price_id": price_id}
 
     return _act(
@@ -338,7 +370,8 @@ def extend_period(
     ``subscription_extended``; its metadata holds ``days``.
 
     Raises SubscriptionNotFound, StaleSubscription, ActionRefused (``days_out_of_range`` with
-    field ``days``, ``canceled``)."""
+    field ``days``: outside 1–366, or an end after ``MAX_PERIOD_END``, 9999-12-31 23:59:59 UTC;
+    ``canceled``)."""
     if isinstance(days, bool) or not isinstance(days, int):
         raise ActionRefused("invalid_input", _days_message(), "days")
     if not EXTEND_DAYS_MIN <= days <= EXTEND_DAYS_MAX:
@@ -351,6 +384,12 @@ def extend_period(
         }
         if subscription.status == "trialing" and subscription.trial_end is not None:
             values["trial_end"] = subscription.trial_end + days * DAY
+        if max(values.values()) > MAX_PERIOD_END:
+            raise ActionRefused(
+                "days_out_of_range",
+                gettext("The period cannot end after 31 December 9999: add fewer days."),
+                "days",
+            )
         return values
 
     return _act(

@@ -25,10 +25,26 @@ class ActionForm(Form):
         target.errors.append(message)
         return True
 
+    def reviewed(self, preview) -> None:
+        """Keep what the confirmation must confirm from the dry run ``preview`` (an
+        ActionResult), beyond what was typed: nothing, for most actions."""
+
+    def confirmable(self) -> bool:
+        """Whether a posted confirmation carries what ``reviewed`` kept (else: review first)."""
+        return True
+
 
 class ChangePlanForm(ActionForm):
     plan_id = SelectField(lazy_gettext("New plan"), validate_choice=False)
     allow_inactive = BooleanField(lazy_gettext("Allow an inactive plan"))
+    # The new plan's price the admin reviewed: confirming at another is refused (PriceChanged).
+    reviewed_price_id = HiddenField()
+
+    def reviewed(self, preview) -> None:
+        self.reviewed_price_id.data = str(preview.subscription.price_id)
+
+    def confirmable(self) -> bool:
+        return bool(self.reviewed_price_id.data)
 
     def offer(self, plans: list[Plan], current_plan_id: str) -> None:
         """Every other plan; inactive ones say so (choosing one needs the tick)."""

@@ -1,10 +1,11 @@
 """Reading one subscription, or one user's subscriptions, for their pages (issue 13).
 
-Cost, at any number of subscriptions: the subscription page is two queries, whatever its history:
-the subscription joined with its user, plan and the price it pays (primary keys), then its audit
-entries (newest first, from the ``(entity_type, entity_id, created_at)`` index, at most
-``HISTORY_LIMIT``). A user's page is two: the user, then their subscriptions joined with plans and
-prices (the ``user_id`` index). The actions themselves are in actions.py.
+Cost, at any number of subscriptions: the subscription page is two queries: the subscription
+joined with its user, plan and the price it pays (primary keys), then its audit entries (newest
+first, from the ``(entity_type, entity_id, created_at)`` index, at most ``HISTORY_LIMIT``); a
+third counts them all when there are more (the page links to the audit log for the rest). A
+user's page is two: the user, then their subscriptions joined with plans and prices (the
+``user_id`` index). The actions themselves are in actions.py.
 """
 
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ class SubscriptionDetails:
     plan: Plan
     price: Price
     history: list[AuditLog]
+    # How many entries there are in all, when more than ``history`` holds (else None).
+    history_total: int | None = None
 
     @property
     def pays_current_price(self) -> bool:
@@ -56,15 +59,20 @@ def subscription_details(subscription_id: str, *, with_history: bool = True) -> 
     subscription, user, plan, price = row
     if not with_history:
         return SubscriptionDetails(subscription, user, plan, price, [])
+    about = (AuditLog.entity_type == ENTITY_TYPE, AuditLog.entity_id == subscription_id)
     history = list(
         db.session.scalars(
             sa.select(AuditLog)
-            .where(AuditLog.entity_type == ENTITY_TYPE, AuditLog.entity_id == subscription_id)
+            .where(*about)
             .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
-            .limit(HISTORY_LIMIT)
+            .limit(HISTORY_LIMIT + 1)
         )
     )
-    return SubscriptionDetails(subscription, user, plan, price, history)
+    total = None
+    if len(history) > HISTORY_LIMIT:  # the page says so, and links to all of them
+        history = history[:HISTORY_LIMIT]
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(*about))
+    return SubscriptionDetails(subscription, user, plan, price, history, total)
 
 
 class NoCurrentSubscription(LookupError):

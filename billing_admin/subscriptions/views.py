@@ -46,10 +46,13 @@ class ActionPage:
 
 
 def _change_plan(subscription_id, form, **kwargs):
+    # The confirmation names the price reviewed; a review is of the price there is now.
+    reviewed = None if kwargs["dry_run"] else whole_number(form.reviewed_price_id.data)
     return actions.change_plan(
         subscription_id,
         form.plan_id.data or "",
         allow_inactive=bool(form.allow_inactive.data),
+        expected_price_id=reviewed,
         **kwargs,
     )
 
@@ -191,7 +194,7 @@ def _action_view(page: ActionPage):
         elif request.method == "GET" and page.form is ActionForm:
             state.review()  # nothing to type: straight to what will change
         elif request.method == "POST" and form.validate_on_submit():
-            if request.form.get("confirm") == "1":
+            if request.form.get("confirm") == "1" and form.confirmable():
                 result = state.act()
                 if result is not None:
                     flash(str(page.done), "success")
@@ -200,6 +203,8 @@ def _action_view(page: ActionPage):
                     )
             else:
                 state.review()
+        elif request.method == "POST":  # the CSRF check failed (an expired page): nothing done
+            state.status = 422
         return state.render()
 
     view.__name__ = page.endpoint
@@ -232,6 +237,9 @@ class _Step:
             # Acting again now acts on what is stored now, after a fresh confirmation.
             self.form.version.data = str(exc.subscription.version)
             self.details = service.subscription_details(self.details.subscription.id)
+        except actions.PriceChanged as exc:
+            self.review()  # the change at the price there is now, to confirm again
+            self.refusal, self.status = str(exc), 409
         except actions.ActionRefused as exc:
             if self.form.show_refusal(exc.field, str(exc)):
                 self.status = 422
@@ -246,6 +254,8 @@ class _Step:
 
     def review(self) -> None:
         self.preview = self._call(dry_run=True)
+        if self.preview is not None:
+            self.form.reviewed(self.preview)
 
     def act(self) -> actions.ActionResult | None:
         return self._call(dry_run=False)
