@@ -449,3 +449,23 @@ def test_a_confirmation_sent_after_signing_in_again_says_nothing_was_done(
     assert stored(sub.id).version == 1 and entries(sub.id) == []
     assert response.status_code == 422
     assert EXPIRED in html
+
+
+def test_a_conflict_that_ends_the_action_offers_no_review(plans, admin_client):
+    """Admin A opens "Pause"; admin B cancels the subscription meanwhile. A's confirmation
+    shows the conflict and why pausing no longer applies, with no "Review the change" button
+    (which could only be refused again), nothing changed by A."""
+    sub = subscription()
+    opened = admin_client.get(f"/admin/subscriptions/{sub.id}/pause?version=1")
+    token = csrf_token_from(opened.get_data(as_text=True))
+    actions.cancel_now(sub.id, expected_version=1, actor=Actor("other@example.com"))
+    response = admin_client.post(
+        f"/admin/subscriptions/{sub.id}/pause",
+        data={"csrf_token": token, "version": "1", "confirm": "1"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "changed by someone else" in html
+    assert "A canceled subscription cannot be paused." in html
+    assert 'name="review"' not in html and 'name="confirm"' not in html
+    assert [e.action for e in entries(sub.id)] == ["subscription_canceled"]

@@ -237,6 +237,10 @@ class _Step:
             # Acting again now acts on what is stored now, after a fresh confirmation.
             self.form.version.data = str(exc.subscription.version)
             self.details = service.subscription_details(self.details.subscription.id)
+            # What changed may be why the action no longer applies: say so, offer no review.
+            refusal = actions.refusals(self.details.subscription)[self.page.audit_action]
+            if refusal is not None:
+                self.refusal = str(refusal)
         except actions.PriceChanged as exc:
             self.review()  # the change at the price there is now, to confirm again
             self.refusal, self.status = str(exc), 409
