@@ -5,6 +5,14 @@
   duplicate) may send none.
 - **Size**: at most ``API_MAX_BODY_BYTES`` (64 KiB): a plan is a few KiB at most. 413 otherwise,
   read no further than the limit (``Content-Length`` first, then the stream itself).
+- **Shape**: 400 before any database work for a body nested deeper than ``MAX_JSON_DEPTH``
+  (a plan's quotas are one level; 64 KiB of ``[`` would exhaust Python's recursion limit in
+  the parser, or later in pydantic, SQLAlchemy or ``jsonify``), for a NUL (U+0000) in any
+  string or key (PostgreSQL cannot store it; security/input.py refuses it in query strings and
+  forms), and for a key sent twice in one object (RFC 8259 §4 leaves the meaning to the
+  receiver; ``{"days": 500, "days": 5}`` is more likely a script's bug than a wish for 5).
+  The body is parsed once per request (``json_body``); the Idempotency-Key fingerprint reads
+  the same value.
 - **ETag / If-Match**: every plan and subscription answer carries a strong ETag made from the
   row's version (``"v7"``). ``If-Match`` on PUT, PATCH and DELETE is optional; when sent, it must
   name the current version (or be ``*``), else 412 with the current representation.
@@ -14,10 +22,14 @@ import json
 import re
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
+from flask_babel import gettext
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
+from billing_admin.security.input import NUL_REFUSED
+
 ETAG_PATTERN = re.compile(r'^(?:W/)?"v(\d{1,18})"$')
+MAX_JSON_DEPTH = 32
 NO_BODY = object()
 
 
@@ -50,19 +62,74 @@ def raw_body() -> bytes:
 
 
 def json_body(*, required: bool) -> Any:
-    """The request's JSON value, or NO_BODY when there is none and none is required.
+    """The request's JSON value, or NO_BODY when there is none and none is required. Parsed
+    once per request: later calls answer the same value.
 
     Raises UnsupportedMediaType (415) for a body that is not declared JSON, BadRequest (400)
-    for JSON that does not parse (or is not UTF-8), RequestEntityTooLarge (413)."""
+    for JSON that does not parse (or is not UTF-8), is nested deeper than MAX_JSON_DEPTH,
+    holds a NUL or repeats a key in an object; RequestEntityTooLarge (413)."""
     data = raw_body()
     if not data and not required:
         return NO_BODY
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the body as JSON, with 'Content-Type: application/json'.")
+    if "api_json_body" not in g:
+        g.api_json_body = _parse(data)
+    return g.api_json_body
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _parse(data: bytes) -> Any:
     try:
-        return json.loads(data.decode("utf-8"), parse_float=_finite_float)
+        value = json.loads(
+            data.decode("utf-8"), parse_float=_finite_float, object_pairs_hook=_unique_keys
+        )
+    except _DuplicateKey as exc:
+        raise BadRequest(
+            f"The body names the key {exc.key[:100]!r} twice in one object; send it once."
+        ) from None
+    except RecursionError:
+        raise _too_deep() from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"The body is not valid JSON: {_short(exc)}") from None
+    _check_depth_and_text(value)
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in value:
+            raise _DuplicateKey(key)
+        value[key] = item
+    return value
+
+
+def _too_deep() -> BadRequest:
+    return BadRequest(f"The body is nested deeper than {MAX_JSON_DEPTH} levels, the API's limit.")
+
+
+def _check_depth_and_text(value: Any) -> None:
+    """Walks the value without recursion (it may be as deep as the parser allows)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise BadRequest(gettext(NUL_REFUSED))
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            if isinstance(item, dict):
+                if any("\x00" in key for key in item):
+                    raise BadRequest(gettext(NUL_REFUSED))
+                item = item.values()
+            pending.extend((child, depth + 1) for child in item)
 
 
 def _finite_float(text: str) -> float:

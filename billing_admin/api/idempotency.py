@@ -13,6 +13,10 @@ A script that sends ``Idempotency-Key: <any 1-255 printable ASCII characters>`` 
   later. The unique ``(owner, key)`` index decides which of two parallel requests claims it, on
   any number of workers.
 
+A body the API refuses before reading its meaning (not JSON: 415; too large: 413; not valid
+JSON, too deep, a NUL or a repeated key: 400; api/http.py) is refused before the key is
+claimed: nothing is stored, and the key stays free for the corrected request.
+
 Keys belong to one credential (a token, or an account's session). Rows expire 24 hours after
 the first request; an expired key is claimed afresh, and ``flask purge-idempotency-keys``
 deletes expired rows (run it daily). A claim still unanswered after ``ABANDONED_AFTER`` seconds
@@ -26,7 +30,6 @@ repeat work).
 
 import functools
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +38,7 @@ import sqlalchemy as sa
 from flask import Response, g, jsonify, make_response, request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from billing_admin.api.http import canonical_json, raw_body
+from billing_admin.api.http import NO_BODY, canonical_json, json_body
 from billing_admin.clock import now_epoch
 from billing_admin.extensions import db
 from billing_admin.models import IdempotencyKey
@@ -55,12 +58,10 @@ class Claimed:
 
 
 def request_fingerprint() -> str:
-    """SHA-256 of the method, path and body (canonical JSON when it parses, else the bytes)."""
-    data = raw_body()
-    try:
-        body = canonical_json(json.loads(data.decode("utf-8"))).encode() if data else b""
-    except (UnicodeDecodeError, ValueError):
-        body = data
+    """SHA-256 of the method, path and body (as canonical JSON). Raises what ``json_body``
+    raises (413, 415, 400) for a body the API refuses."""
+    value = json_body(required=False)
+    body = b"" if value is NO_BODY else canonical_json(value).encode()
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.path.encode(), body):
         digest.update(len(part).to_bytes(8, "big"))
@@ -80,7 +81,8 @@ def idempotent(view: Callable) -> Callable:
             return _detail(
                 f"{HEADER} must be 1 to 255 printable ASCII characters without spaces.", 400
             )
-        outcome = _claim(g.api_owner, key, request_fingerprint())
+        fingerprint = request_fingerprint()  # a refused body is refused before the claim
+        outcome = _claim(g.api_owner, key, fingerprint)
         if isinstance(outcome, Response):
             return outcome
         try:

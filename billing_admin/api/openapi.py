@@ -53,7 +53,8 @@ MEANINGS = {
 }
 WRITE_MEANINGS = {
     400: "Refused by a rule (`detail` says which, in the original's words), a body that is not "
-    "valid JSON, a bad Idempotency-Key, or a session's write without its CSRF token",
+    "valid JSON (or nested deeper than 32 levels, or holding a NUL character or a key twice "
+    "in one object), a bad Idempotency-Key, or a session's write without its CSRF token",
     403: "Not an admin, a viewer, or a token whose scope is `read`",
 }
 
@@ -193,7 +194,8 @@ NORMALISED_NUMBER = {"type": "string", "pattern": "^[^\\x00]*$"}
 
 SUBSCRIPTION_MEANINGS = {
     400: "Refused by a rule: `detail` says why, `code` is a stable word for scripts and `field` "
-    "the input it is about (or null); also a body that is not valid JSON, a bad "
+    "the input it is about (or null); also a body that is not valid JSON (or nested deeper "
+    "than 32 levels, or holding a NUL character or a key twice in one object), a bad "
     "Idempotency-Key, or a session's write without its CSRF token (`detail` only)",
     404: "Unknown subscription or user, or a user without a current subscription",
 }
