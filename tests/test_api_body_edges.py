@@ -240,3 +240,109 @@ def test_a_key_sent_twice_anywhere_is_400_on_every_write(token, client, method, 
     assert response.status_code == 400
     assert "'seats' twice" in response.get_json()["detail"]
     assert_refused_and_nothing_written(response, sub)
+
+
+# --- ETags that name the subscription ----------------------------------------------------------
+
+
+def test_put_with_the_etag_of_the_subscription_seen_does_not_change_a_newer_one(token, client):
+    """``GET /users/{id}/subscription`` answers the user's newest live subscription; the
+    platform then gives the user a newer subscription (also version 1). ``PUT`` with the ETag
+    seen as ``If-Match`` must not change the NEW subscription, which the client never saw: the
+    ETag names the subscription as well as its version (a strong ETag changes when the
+    representation does), so the answer is 412 with the current subscription, nothing
+    changed."""
+    seen = subscription(created_at=NOW - 100)
+    got = client.get(f"{BILLING}/users/{seen.user_id}/subscription", headers=token)
+    assert got.get_json()["id"] == seen.id
+    db.session.rollback()  # a fresh transaction: the request wrote since this session read
+    newer = Subscription(
+        user_id=seen.user_id,
+        plan_id="pro",
+        status="active",
+        current_period_start=NOW,
+        current_period_end=NOW + 30 * DAY,
+        created_at=NOW,
+    )
+    db.session.add(newer)
+    db.session.flush()
+    newer_id = newer.id
+    db.session.commit()
+    response = client.put(
+        f"{BILLING}/users/{seen.user_id}/subscription",
+        headers={**token, "If-Match": got.headers["ETag"]},
+        json={"plan_id": "business"},
+    )
+    assert response.status_code == 412
+    assert stored(newer_id).plan_id == "pro" and stored(seen.id).plan_id == "pro"
+
+
+def test_every_subscription_answer_has_the_etag_of_its_id_and_version(token, client):
+    sub = subscription()
+    etag = f'"{sub.id}-v1"'
+    assert client.get(f"{BILLING}/subscriptions/{sub.id}", headers=token).headers["ETag"] == etag
+    user = client.get(f"{BILLING}/users/{sub.user_id}/subscription", headers=token)
+    assert user.headers["ETag"] == etag
+    dry = client.post(
+        f"{BILLING}/subscriptions/{sub.id}/pause", headers=token, json={"dry_run": True}
+    )
+    assert dry.headers["ETag"] == etag
+    paused = client.post(
+        f"{BILLING}/subscriptions/{sub.id}/pause", headers={**token, "If-Match": etag}
+    )
+    assert paused.status_code == 200 and paused.headers["ETag"] == f'"{sub.id}-v2"'
+
+
+@pytest.mark.parametrize(
+    "if_match",
+    ['"v1"', 'W/"{sid}-v1"', '"{other}-v1"', '"{sid}-v1', "{sid}-v1"],
+    ids=["old-format", "weak", "another-subscription", "unclosed", "unquoted"],
+)
+def test_an_if_match_naming_no_current_tag_is_412(token, client, if_match):
+    """The old ``"v1"`` names no subscription: refused like a stale tag, since it could be the
+    version of any subscription (the bug above). A weak tag never matches (If-Match compares
+    strongly, RFC 9110 §13.1.1)."""
+    sub, other = subscription(), subscription()
+    header = if_match.format(sid=sub.id, other=other.id)
+    for response in (
+        client.post(
+            f"{BILLING}/subscriptions/{sub.id}/pause", headers={**token, "If-Match": header}
+        ),
+        client.put(
+            f"{BILLING}/users/{sub.user_id}/subscription",
+            headers={**token, "If-Match": header},
+            json={"plan_id": "business"},
+        ),
+    ):
+        assert response.status_code == 412
+        assert response.headers["ETag"] == f'"{sub.id}-v1"'
+    assert stored(sub.id).version == 1 and entries() == []
+
+
+def test_if_match_star_or_a_list_holding_the_current_tag_acts(token, client):
+    sub = subscription()
+    listed = f'"{sub.id}-v7", "{sub.id}-v1"'
+    pause = client.post(
+        f"{BILLING}/subscriptions/{sub.id}/pause", headers={**token, "If-Match": listed}
+    )
+    assert pause.status_code == 200
+    resume = client.post(
+        f"{BILLING}/subscriptions/{sub.id}/resume", headers={**token, "If-Match": "*"}
+    )
+    assert resume.status_code == 200
+
+
+def test_an_etag_is_valid_for_an_id_the_platform_wrote_with_any_characters(token, client):
+    """Ids are UUIDs when this app makes them; one the platform wrote may hold characters an
+    entity tag cannot (a quote, a space, non-ASCII): percent-encoded, the tag stays valid and
+    still names that subscription alone."""
+    sub = subscription()
+    odd = 'sub "1" é'
+    db.session.execute(sa.update(Subscription).where(Subscription.id == sub.id).values(id=odd))
+    db.session.commit()
+    got = client.get(f"{BILLING}/subscriptions/{odd}", headers=token)
+    assert got.headers["ETag"] == '"sub%20%221%22%20%C3%A9-v1"'
+    acted = client.post(
+        f"{BILLING}/subscriptions/{odd}/pause", headers={**token, "If-Match": got.headers["ETag"]}
+    )
+    assert acted.status_code == 200

@@ -116,14 +116,14 @@ def test_two_actions_on_one_subscription_with_the_same_if_match_one_acts_one_get
         return lambda: client_of(app).post(
             f"{BILLING}/subscriptions/{sid}/extend",
             json={"days": 10},
-            headers={**headers, "If-Match": '"v1"'},
+            headers={**headers, "If-Match": f'"{sid}-v1"'},
         )
 
     first, second = run_together([writer(), writer()])
     monkeypatch.undo()
     assert sorted([first.status_code, second.status_code]) == [200, 412]
     winner, loser = (first, second) if first.status_code == 200 else (second, first)
-    assert winner.headers["ETag"] == loser.headers["ETag"] == '"v2"'
+    assert winner.headers["ETag"] == loser.headers["ETag"] == f'"{sid}-v2"'
     assert loser.get_json()["current_period_end"] == end + 10 * 86_400
     assert winner.get_json()["subscription"] == {
         key: value

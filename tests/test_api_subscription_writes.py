@@ -82,6 +82,11 @@ def stored(subscription_id: str) -> Subscription:
     return db.session.get(Subscription, subscription_id)
 
 
+def etag(sub: Subscription, version: int) -> str:
+    """The subscription's ETag at ``version``: its id and version (api/http.py)."""
+    return f'"{sub.id}-v{version}"'
+
+
 def entries(subscription_id: str | None = None) -> list[AuditLog]:
     db.session.rollback()
     query = sa.select(AuditLog).where(AuditLog.entity_type == "subscription")
@@ -97,7 +102,7 @@ def test_get_answers_the_subscription_with_its_etag_and_the_actions_that_apply(a
     sub = subscription(cancel_at_period_end=True)
     response = api.get(sub.id)
     assert response.status_code == 200
-    assert response.headers["ETag"] == '"v1"'
+    assert response.headers["ETag"] == etag(sub, 1)
     body = response.get_json()
     assert (body["id"], body["plan_id"], body["status"], body["version"]) == (
         sub.id,
@@ -142,7 +147,7 @@ def test_change_plan_moves_to_the_new_plans_price_keeps_the_period_and_audits_th
     old_price = current_price_id("pro")
     response = api.act(sub.id, "change-plan", {"plan_id": "business"})
     assert response.status_code == 200
-    assert response.headers["ETag"] == '"v2"'
+    assert response.headers["ETag"] == etag(sub, 2)
     body = response.get_json()
     assert body["action"] == "subscription_plan_changed"
     assert body["dry_run"] is False
@@ -195,7 +200,7 @@ def test_cancel_at_period_end_then_resume_renewal(api):
     assert stored(sub.id).cancel_at_period_end is True
     second = api.act(sub.id, "resume-renewal", headers={"If-Match": first.headers["ETag"]})
     assert second.status_code == 200
-    assert second.headers["ETag"] == '"v3"'
+    assert second.headers["ETag"] == etag(sub, 3)
     assert stored(sub.id).cancel_at_period_end is False
     assert [e.action for e in entries(sub.id)] == [
         "subscription_cancel_scheduled",
@@ -229,7 +234,7 @@ def test_a_dry_run_says_what_would_change_and_changes_nothing(api):
     body = response.get_json()
     assert body["dry_run"] is True and body["audit_entry_id"] is None
     assert body["changes"] == {"current_period_end": {"old": END, "new": END + 7 * DAY}}
-    assert response.headers["ETag"] == '"v1"'  # the version checked: nothing changed
+    assert response.headers["ETag"] == etag(sub, 1)  # the version checked: nothing changed
     assert stored(sub.id).current_period_end == END
     assert entries() == []
 
@@ -344,18 +349,20 @@ def test_a_body_over_64_kib_is_413(api):
 
 def test_if_match_with_the_current_version_acts(api):
     sub = subscription()
-    response = api.act(sub.id, "pause", headers={"If-Match": '"v1"'})
+    response = api.act(sub.id, "pause", headers={"If-Match": etag(sub, 1)})
     assert response.status_code == 200
-    assert response.headers["ETag"] == '"v2"'
+    assert response.headers["ETag"] == etag(sub, 2)
 
 
-@pytest.mark.parametrize("if_match", ['"v1"', 'W/"v2"', "garbage"])
+@pytest.mark.parametrize("if_match", ['"{sid}-v1"', 'W/"{sid}-v2"', '"v2"', "garbage"])
 def test_a_stale_if_match_is_412_with_the_current_subscription(api, if_match):
+    """A tag of another version, a weak one, one in the old format without the id (it names no
+    subscription: tests/test_api_body_edges.py) or no tag at all: 412."""
     sub = subscription()
     assert api.act(sub.id, "extend", {"days": 1}).status_code == 200
-    response = api.act(sub.id, "pause", headers={"If-Match": if_match})
+    response = api.act(sub.id, "pause", headers={"If-Match": if_match.format(sid=sub.id)})
     assert response.status_code == 412
-    assert response.headers["ETag"] == '"v2"'
+    assert response.headers["ETag"] == etag(sub, 2)
     body = response.get_json()
     assert (body["id"], body["status"], body["current_period_end"]) == (sub.id, "active", END + DAY)
     assert stored(sub.id).status == "active"
@@ -378,7 +385,7 @@ def test_the_same_key_and_body_extend_once_and_replay_the_answer(api):
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.get_json() == first.get_json()
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert again.headers["ETag"] == first.headers["ETag"] == '"v2"'
+    assert again.headers["ETag"] == first.headers["ETag"] == etag(sub, 2)
     assert stored(sub.id).current_period_end == END + 7 * DAY
     assert len(entries()) == 1
 
@@ -412,7 +419,7 @@ def test_a_users_subscription_is_their_newest_not_canceled(api):
     response = api.user_subscription(older.user_id)
     assert response.status_code == 200
     assert response.get_json()["id"] == older.id
-    assert response.headers["ETag"] == '"v1"'
+    assert response.headers["ETag"] == etag(older, 1)
 
 
 def test_a_user_without_a_current_subscription_or_unknown_is_404(api):
@@ -430,10 +437,12 @@ def test_a_user_without_a_current_subscription_or_unknown_is_404(api):
 def test_put_changes_the_plan_keeping_the_period(api):
     sub = subscription()
     response = api.change_user_plan(
-        sub.user_id, {"plan_id": "business", "reset_usage": False}, headers={"If-Match": '"v1"'}
+        sub.user_id,
+        {"plan_id": "business", "reset_usage": False},
+        headers={"If-Match": etag(sub, 1)},
     )
     assert response.status_code == 200
-    assert response.headers["ETag"] == '"v2"'
+    assert response.headers["ETag"] == etag(sub, 2)
     body = response.get_json()
     assert (body["id"], body["plan_id"], body["current_period_start"]) == (
         sub.id,
@@ -448,7 +457,7 @@ def test_put_changes_the_plan_keeping_the_period(api):
 def test_put_with_a_stale_if_match_is_412(api):
     sub = subscription()
     response = api.change_user_plan(
-        sub.user_id, {"plan_id": "business"}, headers={"If-Match": '"v7"'}
+        sub.user_id, {"plan_id": "business"}, headers={"If-Match": etag(sub, 7)}
     )
     assert response.status_code == 412
     assert response.get_json()["plan_id"] == "pro"

@@ -13,14 +13,18 @@
   receiver; ``{"days": 500, "days": 5}`` is more likely a script's bug than a wish for 5).
   The body is parsed once per request (``json_body``); the Idempotency-Key fingerprint reads
   the same value.
-- **ETag / If-Match**: every plan and subscription answer carries a strong ETag made from the
-  row's version (``"v7"``). ``If-Match`` on PUT, PATCH and DELETE is optional; when sent, it must
-  name the current version (or be ``*``), else 412 with the current representation.
+- **ETag / If-Match**: every plan answer carries a strong ETag made from the plan's version
+  (``"v7"``: the plan's URL names the plan); every subscription answer one made from the
+  subscription's id and version (``"<id>-v7"``), since ``/users/<id>/subscription`` may stand
+  for another subscription tomorrow. ``If-Match`` on PUT, PATCH, DELETE and the actions is
+  optional; when sent, it must name the current tag (or be ``*``), else 412 with the current
+  representation (RFC 9110 §13.1.1: strong comparison, so a weak tag never matches).
 """
 
 import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 from flask import current_app, g, request
 from flask_babel import gettext
@@ -28,14 +32,21 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 
 from billing_admin.security.input import NUL_REFUSED
 
-ETAG_PATTERN = re.compile(r'^(?:W/)?"v(\d{1,18})"$')
+# A strong entity tag as RFC 9110 §8.8.3 writes it (etagc: no spaces, no quotes).
+ENTITY_TAG = re.compile(r'^"[\x21\x23-\x7e\x80-\xff]*"$')
 MAX_JSON_DEPTH = 32
 NO_BODY = object()
 
 
 def etag_of(version: int) -> str:
-    """The strong ETag of a row at ``version``: ``"v7"``."""
+    """The strong ETag of a plan at ``version``: ``"v7"``."""
     return f'"v{version}"'
+
+
+def subscription_etag(subscription_id: str, version: int) -> str:
+    """The strong ETag of a subscription: ``"<id>-v7"``. The id is percent-encoded (a UUID is
+    left as it is) so any stored id makes a valid tag, and no two subscriptions share one."""
+    return f'"{quote(subscription_id, safe="")}-v{version}"'
 
 
 def max_body_bytes() -> int:
@@ -152,28 +163,23 @@ class PreconditionFailed(Exception):
     """If-Match names no version that is the current one."""
 
 
-def if_match_versions() -> frozenset[int] | None:
-    """The versions ``If-Match`` accepts, or None when there is no precondition (no header, or
-    ``*``). A tag that is not one of ours (or a weak one: If-Match compares strongly) matches
+def if_match_tags() -> frozenset[str] | None:
+    """The strong entity tags ``If-Match`` lists, or None when there is no precondition (no
+    header, or ``*``). A weak tag (If-Match compares strongly) or a malformed one matches
     nothing, so such a header can only fail."""
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return None
-    versions = set()
-    for tag in header.split(","):
-        match = ETAG_PATTERN.match(tag.strip())
-        if match and not tag.strip().startswith("W/"):
-            versions.add(int(match.group(1)))
-    return frozenset(versions)
+    return frozenset(tag.strip() for tag in header.split(",") if ENTITY_TAG.match(tag.strip()))
 
 
-def check_if_match(current: int) -> int | None:
+def check_if_match(current_etag: str, version: int) -> int | None:
     """The version a write must find (None: no precondition, last writer wins).
 
-    Raises PreconditionFailed when If-Match names versions and ``current`` is none of them."""
-    versions = if_match_versions()
-    if versions is None:
+    Raises PreconditionFailed when If-Match lists tags and ``current_etag`` is none of them."""
+    tags = if_match_tags()
+    if tags is None:
         return None
-    if current not in versions:
+    if current_etag not in tags:
         raise PreconditionFailed()
-    return current
+    return version

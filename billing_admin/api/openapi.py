@@ -202,15 +202,18 @@ SUBSCRIPTION_MEANINGS = {
 SUBSCRIPTION_ETAG = {
     "ETag": {
         **ETAG_HEADER["ETag"],
-        "description": 'The subscription\'s version as a strong entity tag (`"v7"`): send it '
-        "back in `If-Match` to act on exactly this version",
+        "description": "The subscription's id and version as a strong entity tag "
+        '(`"<id>-v7"`, the id percent-encoded): send it back in `If-Match` to act on exactly '
+        "this subscription at this version",
+        "schema": {"type": "string", "pattern": '^"[\\x21\\x23-\\x7e]+-v[0-9]+"$'},
     }
 }
 SUBSCRIPTION_IF_MATCH = {
     **IF_MATCH,
-    "description": "Optional: the ETag of the version you mean to act on. When the subscription "
-    "is at another version, nothing is changed and the answer is 412 with the subscription as "
-    "it is now. Without it the action is done on whatever version is current.",
+    "description": "Optional: the ETag of the subscription and version you mean to act on. When "
+    "the subscription is at another version (or, for a user's subscription, is another "
+    "subscription), nothing is changed and the answer is 412 with the subscription as it is "
+    "now. Without it the action is done on whatever version is current.",
 }
 SUBSCRIPTION_ID = {
     "name": "subscription_id",
@@ -362,7 +365,8 @@ def _subscription_paths() -> dict[str, Any]:
                 "Unlike the original, the period is kept (not restarted from now), a user "
                 "without a current subscription is a 404 (no subscription is granted), and "
                 "`reset_usage` may only be false (usage is not kept here). If-Match is compared "
-                "with that subscription's ETag. Refusals as change-plan.",
+                "with that subscription's ETag, which names it: the ETag of a subscription the "
+                "user had before is a 412. Refusals as change-plan.",
                 "parameters": [USER_ID, SUBSCRIPTION_IF_MATCH],
                 "requestBody": _body("UserPlanChange"),
                 "responses": {

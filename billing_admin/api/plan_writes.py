@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify
 
 from billing_admin.api.bodies import BodyErrors, create_spec, rule_errors, update_spec
-from billing_admin.api.http import PreconditionFailed, check_if_match, json_body
+from billing_admin.api.http import PreconditionFailed, check_if_match, etag_of, json_body
 from billing_admin.api.idempotency import idempotent
 from billing_admin.api.representations import plan_answer
 from billing_admin.plans import service as plans
@@ -78,7 +78,7 @@ def _write(plan_id: str, action: Callable[[int | None], Any]) -> Any:
     for attempt in range(ATTEMPTS):
         plan = plans.get_plan(plan_id)
         try:
-            expected = check_if_match(plan.version)
+            expected = check_if_match(etag_of(plan.version), plan.version)
         except PreconditionFailed:
             raise plans.StaleEdit(plan) from None
         try:

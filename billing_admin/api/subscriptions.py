@@ -8,7 +8,8 @@ answer.
 Answers:
 
 - ``GET /subscriptions/<id>`` and ``/users/<user_id>/subscription``: the subscription (its
-  columns, its user, plan and price, and the actions that apply now), ``ETag: "v<version>"``.
+  columns, its user, plan and price, and the actions that apply now), ``ETag: "<id>-v<version>"``
+  (api/http.py: the id too, so the user's endpoint never matches a subscription not seen).
 - ``POST /subscriptions/<id>/<action>``: ``ActionResult.as_dict()`` (the subscription after the
   action, the changed columns old → new, the prices when they change, the audit entry's id),
   with the new ETag. ``{"dry_run": true}`` answers the same without changing anything (the
@@ -40,7 +41,13 @@ from billing_admin.api.bodies import (
     UserPlanBody,
     read_body,
 )
-from billing_admin.api.http import NO_BODY, PreconditionFailed, check_if_match, etag_of, json_body
+from billing_admin.api.http import (
+    NO_BODY,
+    PreconditionFailed,
+    check_if_match,
+    json_body,
+    subscription_etag,
+)
 from billing_admin.api.idempotency import idempotent
 from billing_admin.plans.spec import to_json_value
 from billing_admin.subscriptions import actions, service
@@ -147,7 +154,8 @@ def subscription_answer(subscription_id: str, status: int = 200) -> Response:
     details = service.subscription_details(subscription_id, with_history=False)
     response = jsonify(subscription_json(details))
     response.status_code = status
-    response.headers["ETag"] = etag_of(details.subscription.version)
+    subscription = details.subscription
+    response.headers["ETag"] = subscription_etag(subscription.id, subscription.version)
     return response
 
 
@@ -194,7 +202,7 @@ def _write(subscription_id: str, act: Callable[[int], actions.ActionResult]):
         subscription = actions.get_subscription(subscription_id)
         current = subscription.version
         try:
-            expected = check_if_match(current)
+            expected = check_if_match(subscription_etag(subscription_id, current), current)
         except PreconditionFailed:
             raise actions.StaleSubscription(
                 actions.SubscriptionState.of(subscription), current
@@ -242,7 +250,8 @@ def get_user_subscription(user_id: str):
 @bp.put("/users/<user_id>/subscription")
 def change_user_plan(user_id: str):
     """The original's plan change for a user, on their current subscription: change_plan,
-    keeping the period. If-Match is compared with that subscription's version."""
+    keeping the period. If-Match is compared with that subscription's ETag, which names its id:
+    a tag taken from a subscription the user had before matches no newer one (412)."""
     try:
         body = read_body(UserPlanBody, json_body(required=True))
         subscription_id = service.current_subscription_id(user_id)
@@ -279,7 +288,7 @@ def _action_view(action: ApiAction) -> Callable:
             return _refusal(exc)
         response = jsonify(result.as_dict())
         version = result.subscription.version - (1 if result.dry_run else 0)
-        response.headers["ETag"] = etag_of(version)
+        response.headers["ETag"] = subscription_etag(subscription_id, version)
         return response
 
     view.__name__ = action.endpoint
