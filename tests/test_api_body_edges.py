@@ -346,3 +346,23 @@ def test_an_etag_is_valid_for_an_id_the_platform_wrote_with_any_characters(token
         f"{BILLING}/subscriptions/{odd}/pause", headers={**token, "If-Match": got.headers["ETag"]}
     )
     assert acted.status_code == 200
+
+
+# --- Idempotency-Key on the user's PUT ---------------------------------------------------------
+
+
+def test_put_with_an_idempotency_key_is_done_once_and_replayed(token, client):
+    """A script that lost the PUT's answer and sends it again gets the first answer, not a
+    ``same_plan`` refusal for its own change."""
+    sub = subscription()
+    headers = {**token, "Idempotency-Key": "put-1"}
+    url = f"{BILLING}/users/{sub.user_id}/subscription"
+    first = client.put(url, headers=headers, json={"plan_id": "business"})
+    again = client.put(url, headers=headers, json={"plan_id": "business"})
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert stored(sub.id).version == 2 and len(entries(sub.id)) == 1
+    other = client.put(url, headers=headers, json={"plan_id": "legacy", "allow_inactive": True})
+    assert other.status_code == 422
+    assert stored(sub.id).plan_id == "business"

@@ -1,6 +1,7 @@
-"""``Idempotency-Key`` on the API's POSTs: a retried request is answered, not done again.
+"""``Idempotency-Key`` on the API's POSTs (and the original's ``PUT /users/<id>/subscription``):
+a retried request is answered, not done again.
 
-A script that sends ``Idempotency-Key: <any 1-255 printable ASCII characters>`` with a POST:
+A script that sends ``Idempotency-Key: <any 1-255 printable ASCII characters>`` with one:
 
 - the first time: the request is claimed (a row in ``api_idempotency_key``, committed before the
   work starts), done, and its answer stored in that row (any status below 500; a 5xx or an
@@ -70,7 +71,7 @@ def request_fingerprint() -> str:
 
 
 def idempotent(view: Callable) -> Callable:
-    """Makes a POST view honour ``Idempotency-Key`` (see the module's docstring)."""
+    """Makes a write view honour ``Idempotency-Key`` (see the module's docstring)."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):

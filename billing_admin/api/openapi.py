@@ -366,14 +366,15 @@ def _subscription_paths() -> dict[str, Any]:
                 "without a current subscription is a 404 (no subscription is granted), and "
                 "`reset_usage` may only be false (usage is not kept here). If-Match is compared "
                 "with that subscription's ETag, which names it: the ETag of a subscription the "
-                "user had before is a 412. Refusals as change-plan.",
-                "parameters": [USER_ID, SUBSCRIPTION_IF_MATCH],
+                "user had before is a 412. Idempotency-Key as for the actions. Refusals as "
+                "change-plan.",
+                "parameters": [USER_ID, SUBSCRIPTION_IF_MATCH, IDEMPOTENCY_KEY],
                 "requestBody": _body("UserPlanChange"),
                 "responses": {
                     "200": _subscription_answer("The subscription as saved"),
                     "412": SUBSCRIPTION_STALE,
                     "422": UNPROCESSABLE,
-                    **_subscription_errors(400, 401, 403, 404, 413, 415, 503),
+                    **_subscription_errors(400, 401, 403, 404, 409, 413, 415, 503),
                 },
             },
         },

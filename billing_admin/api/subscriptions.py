@@ -16,7 +16,9 @@ Answers:
   pages' confirmation step); its ETag is then the version it was checked against.
 - ``PUT /users/<user_id>/subscription`` ``{"plan_id": ...}``: ``change_plan`` on the user's
   current subscription, keeping its period (the original started a new period from now: we keep
-  what was paid for, as the page does); answers the subscription, with its new ETag.
+  what was paid for, as the page does); answers the subscription, with its new ETag. It honours
+  ``Idempotency-Key`` as the actions do: a retry after a lost answer replays it rather than
+  meeting its own change as a 412 or a ``same_plan`` refusal.
 
 Refusals: 400 ``{"detail", "code", "field"}`` when a rule refuses (actions.ActionRefused: its
 stable ``code`` and the input ``field``, or null); 404 for an unknown subscription or user, or a
@@ -248,6 +250,7 @@ def get_user_subscription(user_id: str):
 
 
 @bp.put("/users/<user_id>/subscription")
+@idempotent
 def change_user_plan(user_id: str):
     """The original's plan change for a user, on their current subscription: change_plan,
     keeping the period. If-Match is compared with that subscription's ETag, which names its id:
