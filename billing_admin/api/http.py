@@ -160,7 +160,7 @@ def canonical_json(value: Any) -> str:
 
 
 class PreconditionFailed(Exception):
-    """If-Match names no version that is the current one."""
+    """If-Match names no tag that is the current one."""
 
 
 def if_match_tags() -> frozenset[str] | None:
