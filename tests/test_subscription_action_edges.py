@@ -469,3 +469,19 @@ def test_a_conflict_that_ends_the_action_offers_no_review(plans, admin_client):
     assert "A canceled subscription cannot be paused." in html
     assert 'name="review"' not in html and 'name="confirm"' not in html
     assert [e.action for e in entries(sub.id)] == ["subscription_canceled"]
+
+
+def test_a_form_sent_while_signed_out_leads_to_a_sign_in_saying_nothing_was_done(plans, client):
+    """A POST from a page whose session was signed out elsewhere: nothing done, and the sign-in
+    page it is sent to says so (a GET is sent there without the note)."""
+    sub = subscription()
+    response = client.post(
+        f"/admin/subscriptions/{sub.id}/extend", data={"days": "9", "version": "1", "confirm": "1"}
+    )
+    assert response.status_code == 302
+    assert "unsaved=1" in response.headers["Location"]
+    login = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "so nothing was saved or done" in login
+    assert stored(sub.id).version == 1 and entries(sub.id) == []
+    opened = client.get(f"/admin/subscriptions/{sub.id}")
+    assert "unsaved" not in opened.headers["Location"]

@@ -231,8 +231,9 @@ SUBSCRIPTION_ACTIONS = (
         "ChangePlanAction",
         "It pays the new plan's current price from now; its status, period dates, trial end and "
         "a scheduled cancellation are kept. Refused (400) for a canceled subscription "
-        "(`canceled`), its own plan (`same_plan`), an unknown plan (`unknown_plan`) and an "
-        "inactive one unless `allow_inactive` (`inactive_plan`).",
+        "(`canceled`), its own plan (`same_plan`), an unknown plan (`unknown_plan`), an "
+        "inactive one unless `allow_inactive` (`inactive_plan`) and a plan without a current "
+        "price (`no_current_price`).",
     ),
     (
         "cancel",
@@ -281,8 +282,8 @@ SUBSCRIPTION_ACTIONS = (
         "Add days to the current period (audit: subscription_extended)",
         "ExtendAction",
         f"`current_period_end` + `days` × 86,400 s ({EXTEND_DAYS_MIN}–{EXTEND_DAYS_MAX} days, "
-        "else 400 `days_out_of_range` with field `days`); a trial's end moves with it. Refused "
-        "for a canceled subscription (`canceled`).",
+        "and ending by 9999-12-31T23:59:59Z, else 400 `days_out_of_range` with field `days`); a "
+        "trial's end moves with it. Refused for a canceled subscription (`canceled`).",
     ),
 )
 
@@ -531,8 +532,8 @@ def _subscription_schemas(statuses: list[str]) -> dict[str, Any]:
                 "code": {
                     "type": "string",
                     "description": "canceled, same_plan, inactive_plan, unknown_plan, "
-                    "already_canceled, already_scheduled, not_scheduled, not_active, "
-                    "not_paused, days_out_of_range, invalid_input",
+                    "no_current_price, already_canceled, already_scheduled, not_scheduled, "
+                    "not_active, not_paused, days_out_of_range, invalid_input",
                 },
                 "field": {"type": ["string", "null"], "description": "The input it is about"},
             },

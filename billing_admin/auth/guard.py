@@ -125,9 +125,10 @@ def require_access():
     if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
         return None  # unrouted requests fall through to their 404/405
     if not current_user.is_authenticated:
-        if g.get("session_ended_idle"):
-            return redirect(url_for("auth.login", next=_here(), idle=1))
-        return redirect(url_for("auth.login", next=_here()))
+        reasons = {"idle": 1} if g.get("session_ended_idle") else {}
+        if request.method not in READ_METHODS:  # a form sent after signing out elsewhere
+            reasons["unsaved"] = 1
+        return redirect(url_for("auth.login", next=_here(), **reasons))
     if not allowed(current_user.dashboard_role, request.method, request.endpoint):
         _deny(current_user, gettext("Your account may not do this."))
     return None

@@ -108,16 +108,25 @@ def login():
                 outcome.user, service.next_step(outcome.user), request.args.get("next")
             )
         form.add_form_error(outcome.message)
-    notice = None
+    notices = []
     if request.args.get("idle"):
         minutes = current_app.config["SESSION_IDLE_MINUTES"]
-        notice = ngettext(
-            "You were signed out after %(count)s minute without activity.",
-            "You were signed out after %(count)s minutes without activity.",
-            minutes,
-            count=grouped(minutes),
+        notices.append(
+            ngettext(
+                "You were signed out after %(count)s minute without activity.",
+                "You were signed out after %(count)s minutes without activity.",
+                minutes,
+                count=grouped(minutes),
+            )
         )
-    return render_template("auth/login.html", form=form, notice=notice)
+    if request.args.get("unsaved"):
+        notices.append(
+            gettext(
+                "You were not signed in when you sent that form, so nothing was saved or done. "
+                "Sign in, then do it again."
+            )
+        )
+    return render_template("auth/login.html", form=form, notice=" ".join(notices) or None)
 
 
 def _pending_or_restart(step: str):
