@@ -56,6 +56,37 @@ def add_subscription(plan_id: str, status: str = "active", **fields) -> Subscrip
     return subscription
 
 
+def stored_subscription(subscription_id: str) -> Subscription:
+    """The subscription as stored now (a fresh transaction)."""
+    db.session.rollback()
+    return db.session.get(Subscription, subscription_id)
+
+
+def subscription_at_version_one(
+    status: str = "active", plan_id: str = "pro", **fields
+) -> Subscription:
+    """A subscription at version 1 with ``fields`` as stored (as if the platform wrote them)."""
+    made = add_subscription(plan_id, status)
+    for name, value in fields.items():
+        setattr(made, name, value)
+    db.session.commit()
+    db.session.execute(sa.update(Subscription).where(Subscription.id == made.id).values(version=1))
+    db.session.commit()
+    return stored_subscription(made.id)
+
+
+def subscription_entries(subscription_id: str) -> list[AuditLog]:
+    """The audit entries about one subscription, oldest first (a fresh transaction)."""
+    db.session.rollback()
+    return list(
+        db.session.scalars(
+            sa.select(AuditLog)
+            .where(AuditLog.entity_type == "subscription", AuditLog.entity_id == subscription_id)
+            .order_by(AuditLog.id)
+        )
+    )
+
+
 def snapshot() -> dict[str, list[tuple]]:
     """Every row of the tables seeding writes, to compare a database before and after."""
 

@@ -11,17 +11,19 @@ import sqlalchemy as sa
 
 from billing_admin.audit.service import Actor
 from billing_admin.extensions import db
-from billing_admin.models import AuditLog, Price, Subscription
+from billing_admin.models import Price
 from billing_admin.subscriptions import actions
 from tests.helpers import (
     add_plan,
-    add_subscription,
     add_user,
     bearer,
     change_plan,
     csrf_token_from,
     make_token,
 )
+from tests.helpers import stored_subscription as stored
+from tests.helpers import subscription_at_version_one as subscription
+from tests.helpers import subscription_entries as entries
 
 BILLING = "/api/v1/admin/billing"
 NOW = 1_800_000_000
@@ -40,33 +42,6 @@ def plans(app, set_clock):
 @pytest.fixture
 def token(plans, admin, runner) -> dict[str, str]:
     return bearer(make_token(runner, scope="write"))
-
-
-def subscription(status: str = "active", plan_id: str = "pro", **fields) -> Subscription:
-    """A subscription at version 1, with ``fields`` as stored (as if the platform wrote them)."""
-    made = add_subscription(plan_id, status)
-    for name, value in fields.items():
-        setattr(made, name, value)
-    db.session.commit()
-    db.session.execute(sa.update(Subscription).where(Subscription.id == made.id).values(version=1))
-    db.session.commit()
-    return stored(made.id)
-
-
-def stored(subscription_id: str) -> Subscription:
-    db.session.rollback()
-    return db.session.get(Subscription, subscription_id)
-
-
-def entries(subscription_id: str) -> list[AuditLog]:
-    db.session.rollback()
-    return list(
-        db.session.scalars(
-            sa.select(AuditLog)
-            .where(AuditLog.entity_type == "subscription", AuditLog.entity_id == subscription_id)
-            .order_by(AuditLog.id)
-        )
-    )
 
 
 def csrf(client) -> str:

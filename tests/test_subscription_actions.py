@@ -19,6 +19,8 @@ from billing_admin.subscriptions.actions import (
     SubscriptionNotFound,
 )
 from tests.helpers import add_plan, add_subscription, change_plan, current_price_id
+from tests.helpers import stored_subscription as stored
+from tests.helpers import subscription_entries as entries
 
 ACTOR = Actor("admin@example.com")
 NOW = 1_800_000_000
@@ -37,22 +39,6 @@ def subscription(status: str = "active", plan_id: str = "pro", **fields) -> Subs
     made = add_subscription(plan_id, status, **fields)
     db.session.commit()
     return made
-
-
-def stored(subscription_id: str) -> Subscription:
-    db.session.rollback()
-    return db.session.get(Subscription, subscription_id)
-
-
-def entries(subscription_id: str) -> list[AuditLog]:
-    db.session.rollback()
-    return list(
-        db.session.scalars(
-            sa.select(AuditLog)
-            .where(AuditLog.entity_type == "subscription", AuditLog.entity_id == subscription_id)
-            .order_by(AuditLog.id)
-        )
-    )
 
 
 def assert_counts_exact() -> None:
