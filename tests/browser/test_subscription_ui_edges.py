@@ -6,13 +6,12 @@ another tab).
 Screenshots of what a failing test saw go to /tmp/billing-admin-shots/."""
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_journeys import flash
+from tests.browser.test_journeys import flash, query
 
 SHOTS = Path("/tmp/billing-admin-shots")
 PHONE_WIDTH = 390
@@ -20,14 +19,6 @@ NAV_SEARCH = "Search subscribers by email or name"
 # Each journey here takes subscriptions of its own from the demo data (by offset), so that no
 # other journey's action has changed them.
 OFFSETS = {"actions": 160, "two_tabs": 161, "signed_out": 162, "layout": 0}
-
-
-def query(server, sql: str, *params) -> list[tuple]:
-    connection = sqlite3.connect(f"file:{server.database_path}?mode=ro", uri=True)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 def demo_subscription(server, journey: str) -> tuple[str, str]:
