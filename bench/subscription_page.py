@@ -1,7 +1,7 @@
 """Benchmark: one subscription's page at a million subscriptions (issue 13; target p95 ≤ 20 ms).
 
 The data set is the subscriber benchmark's (bench/subscribers.py: 1,000,000 subscriptions,
-500,000 on ``pro``), in a database of its own. Measured through the app (Flask test client, in
+500,000 on ``pro``), in the same database as the search benchmark's. Measured through the app (Flask test client, in
 process, signed in as an admin), p50 and p95 over ``--repeat`` requests cycling through
 ``SAMPLE`` subscriptions spread over every plan and status, a quarter of them with a history of
 admin actions:
@@ -20,8 +20,8 @@ Usage (from the project folder, with the project's .venv):
     .venv/bin/python bench/subscription_page.py --engine postgresql   # local PostgreSQL
 
 Loopback only, in process, bounded: a fixed number of requests per case. The data lives in
-bench/.data/subscription_page.sqlite3 or the PostgreSQL database billing_bench_subscription;
---rebuild makes it again.
+bench/.data/bench.sqlite3 or the PostgreSQL database billing_bench (bench/subscribers.py's and
+bench/search.py's: one build serves all three); --rebuild makes it again.
 """
 
 import argparse
@@ -46,8 +46,8 @@ OLD_WAY_REPEAT = 200  # the search of issue 13: as fast as a page now
 def database_url(engine: str, rebuild: bool) -> str:
     return databases.database_url(
         engine,
-        sqlite_file="subscription_page.sqlite3",
-        pg_database="billing_bench_subscription",
+        sqlite_file="bench.sqlite3",
+        pg_database="billing_bench",
         rebuild=rebuild,
     )
 
